@@ -1,0 +1,1 @@
+"""The Slack surface: Bolt app, listeners per surface, Block Kit builders, notifications."""

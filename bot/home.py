@@ -1,0 +1,19 @@
+"""App Home: the user's requests and, for approvers, the queue with Approve / Reject."""
+
+from __future__ import annotations
+
+from bot.blocks import home_view
+from bot.context import Bot
+from orcoursetrion.lifecycle import Status
+
+
+def publish_home(bot: Bot, user_id: str) -> None:
+    store = bot.store
+    mine = store.list_requests(requester=user_id, limit=10)
+    pending = (
+        store.list_requests(statuses=(Status.PENDING_APPROVAL,), limit=20)
+        if bot.services.is_approver(user_id)
+        else None
+    )
+    tz = bot.users.get(user_id).tz
+    bot.client.views_publish(user_id=user_id, view=home_view(user_id, mine, pending, tz))

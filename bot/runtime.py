@@ -1,0 +1,83 @@
+"""Assemble the running service from settings: store, workflow, Slack app, HTTP server."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+
+from slack_bolt import App
+
+from bot.app import create_app
+from bot.context import Bot
+from bot.server import make_wsgi, serve
+from commands.base import Services
+from orcoursetrion.config import Settings
+from orcoursetrion.edx import Edx
+from orcoursetrion.store import Store, open_store
+from orcoursetrion.workflow import Workflow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    workflow: Workflow
+    services: Services
+    app: App
+    bot: Bot
+    wsgi: object
+    server: object | None = None
+    socket_handler: object | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.effective_port
+
+    def start(self, port: int | None = None, host: str = "0.0.0.0") -> Runtime:
+        """Resume unfinished requests, then serve HTTP in a background thread."""
+        self.workflow.start_background()
+        if self.settings.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            self.socket_handler = SocketModeHandler(self.app, self.settings.slack_app_token)
+            self.socket_handler.connect()
+        self.server = serve(self.wsgi, self.settings.port if port is None else port, host)
+        self._thread = threading.Thread(target=self.server.run, daemon=True, name="http")
+        self._thread.start()
+        log.info(
+            "orcoursetrion listening on port %s (%s)",
+            self.port,
+            "Socket Mode" if self.settings.socket_mode else "HTTP: POST /slack/events",
+        )
+        return self
+
+    def wait(self) -> None:
+        """Block until SIGTERM/SIGINT, then stop cleanly (running requests resume on restart)."""
+        done = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: done.set())
+        done.wait()
+        self.stop()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        if self.socket_handler is not None:
+            self.socket_handler.close()
+        self.bot.planner.shutdown()
+        self.workflow.shutdown(wait=False)
+        self.store.close()
+
+
+def build(settings: Settings) -> Runtime:
+    store = open_store(settings.database_url)
+    workflow = Workflow(settings, store)
+    edx = Edx(settings.edx_api_url, settings.edx_api_token) if settings.edx_api_url else None
+    services = Services(settings, store, workflow, edx)
+    app, bot = create_app(services)
+    return Runtime(settings, store, workflow, services, app, bot, make_wsgi(services, app))

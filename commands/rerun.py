@@ -1,0 +1,84 @@
+"""`/orc rerun COURSE TERM [NEW_TERM]`: rerun a course into the next term (or the one named)."""
+
+from __future__ import annotations
+
+from commands.base import Draft, Field, FieldErrors, Invocation, OpenModal, Services, Verb
+from commands.text import UsageError, logins_from, pop_kind
+from orcoursetrion.errors import ValidationError
+from orcoursetrion.lifecycle import RequestType
+from orcoursetrion.naming import check_course, check_members, check_term, next_term
+
+USAGE = "rerun COURSE TERM [NEW_TERM] [xml|studio]"
+
+
+def edit_modal(params: dict, channel: str | None, request_id: int | None = None) -> OpenModal:
+    """The form to change a rerun's new term (and, for XML, its team)."""
+    members = params.get("members")
+    return OpenModal(
+        verb="rerun",
+        title="Rerun",
+        submit_label="Plan",
+        metadata={
+            "channel": channel,
+            "course": params["course"],
+            "term": params["term"],
+            "kind": params.get("kind"),
+            "replaces": request_id,
+        },
+        intro=f"Rerun *{params['course']}* from *{params['term']}*.",
+        fields=[
+            Field("new_term", "New term", placeholder="Spring_2031", initial=params.get("new_term"), max_length=30),
+            Field(
+                "members",
+                "Team members (GitHub logins)",
+                "textarea",
+                optional=True,
+                initial=" ".join(members) if members else None,
+                max_length=2000,
+                hint="XML courses only. Leave empty to carry over the current run's members.",
+            ),
+        ],
+    )
+
+
+def handle(inv: Invocation, services: Services) -> Draft | OpenModal:
+    words, kind = pop_kind(inv.args)
+    if len(words) not in (2, 3):
+        raise UsageError("Give the course and its current term, e.g. 8.01r Fall_2030.")
+    course, term = check_course(words[0]), check_term(words[1])
+    if len(words) == 3:
+        new_term = check_term(words[2], "new_term")
+    else:
+        new_term = next_term(term, services.settings.terms)
+    params = {"course": course, "term": term, "new_term": new_term, "kind": kind, "members": None}
+    if new_term is None:
+        return edit_modal(params, inv.channel)
+    return Draft(RequestType.RERUN, params)
+
+
+def submit(values: dict, metadata: dict, inv: Invocation, services: Services) -> Draft:
+    errors = {}
+    params = {"course": metadata["course"], "term": metadata["term"], "kind": metadata.get("kind"), "members": None}
+    try:
+        params["new_term"] = check_term(values.get("new_term"), "new_term")
+        if params["new_term"].lower() == params["term"].lower():
+            errors["new_term"] = "The new term must differ from the current term."
+    except ValidationError as exc:
+        errors["new_term"] = str(exc)
+    try:
+        params["members"] = check_members(logins_from(values.get("members"))) or None
+    except ValidationError as exc:
+        errors["members"] = str(exc)
+    if errors:
+        raise FieldErrors(errors)
+    return Draft(RequestType.RERUN, params)
+
+
+VERB = Verb(
+    name="rerun",
+    usage=USAGE,
+    example="/orc rerun 8.01r Fall_2030",
+    summary="rerun a course into the next term (suggested; change it before confirming) or the one named",
+    handle=handle,
+    submit=submit,
+)

@@ -1,0 +1,33 @@
+"""`/orc status [ID]`: one request in detail, or your latest ones."""
+
+from __future__ import annotations
+
+from commands.base import Invocation, Reply, Services, Verb
+from commands.describe import detail, listing
+from commands.text import UsageError, request_id
+from orcoursetrion.lifecycle import RequestType
+
+
+def handle(inv: Invocation, services: Services) -> Reply:
+    if len(inv.args) > 1:
+        raise UsageError("Give at most one request number.")
+    if inv.args:
+        req = services.store.get(request_id(inv.args[0]))
+        items = services.store.items(req.id) if req.type == RequestType.ROLLOVER else None
+        return Reply(detail(req, inv.timezone, items), title=f"Request #{req.id}", request_ids=[req.id])
+    mine = services.store.list_requests(requester=inv.user, limit=10)
+    return Reply(
+        listing(mine, "You have no requests yet. Try `/orc help`."),
+        title="Your latest requests",
+        request_ids=[r.id for r in mine],
+    )
+
+
+VERB = Verb(
+    name="status",
+    usage="status [ID]",
+    example="/orc status 12",
+    summary="show one request (plan, progress, result) or your latest requests",
+    handle=handle,
+    mutating=False,
+)

@@ -1,0 +1,296 @@
+"""Typed settings read once from the environment (and an optional `.env` file).
+
+The original tool's keys keep their names and defaults; the bot's keys are new.
+Problems are reported one line per key and never include the key's value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from orcoursetrion.errors import ConfigError
+from orcoursetrion.redact import register_secret
+
+SECRET_KEYS = (
+    "ORC_GH_OAUTH2_TOKEN",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "ZENDESK_API_TOKEN",
+    "ZENDESK_WEBHOOK_SECRET",
+    "EDX_API_TOKEN",
+)
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_SEASON = re.compile(r"^[A-Za-z]+$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the product reads from its environment."""
+
+    gh_token: str | None = None
+    gh_api_url: str = "https://github.mit.edu/api/v3/"
+    gh_name: str = "Orcoursetrion"
+    gh_email: str = "orcoursetrion@example.com"
+    course_prefix: str = "content-mit"
+    studio_org: str = "MITx-Studio2LMS"
+    studio_deploy_team: str = "mitx-studio-export"
+    xml_org: str = "mitx"
+    xml_deploy_team: str = "mitx-content-deployment"
+    staging_gitreload: str | None = None
+    production_gitreload: str | None = None
+    gh_writes_per_minute: int = 80
+    gh_writes_per_hour: int = 500
+    gh_max_concurrent: int = 10
+    gh_timeout: int = 30
+    gh_max_retries: int = 6
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    port: int = 3000
+
+    database_url: str = "sqlite:///orcoursetrion.db"
+    approvers: tuple[str, ...] = ()
+    approval_channel: str | None = None
+    auto_approve: bool = False
+    terms: tuple[str, ...] = ("Spring", "Summer", "Fall")
+    timezone: str = "UTC"
+    workers: int = 4
+    lease_seconds: int = 60
+
+    zendesk_subdomain: str | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: str | None = None
+    zendesk_url: str | None = None
+    zendesk_webhook_secret: str | None = None
+
+    edx_api_url: str | None = None
+    edx_api_token: str | None = None
+    log_level: str = "INFO"
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token or self.slack_signing_secret or self.slack_app_token)
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @property
+    def dry_run_only(self) -> bool:
+        """Without a GitHub token nothing can change: plans only."""
+        return not self.gh_token
+
+    @property
+    def committer(self) -> dict[str, str]:
+        return {"name": self.gh_name, "email": self.gh_email}
+
+    def is_approver(self, user_id: str | None) -> bool:
+        return bool(user_id) and user_id in self.approvers
+
+    def __repr__(self) -> str:  # never print secrets, even by accident
+        return f"Settings(gh_api_url={self.gh_api_url!r}, database_url=<set>, slack={self.slack_enabled})"
+
+    __str__ = __repr__
+
+
+# env key -> (field name, kind). Kinds: str, url, int, bool, list:approvers, ...
+_KEYS: dict[str, tuple[str, str]] = {
+    "ORC_GH_OAUTH2_TOKEN": ("gh_token", "str"),
+    "ORC_GH_API_URL": ("gh_api_url", "url"),
+    "ORC_GH_NAME": ("gh_name", "str"),
+    "ORC_GH_EMAIL": ("gh_email", "email"),
+    "ORC_COURSE_PREFIX": ("course_prefix", "name"),
+    "ORC_STUDIO_ORG": ("studio_org", "name"),
+    "ORC_STUDIO_DEPLOY_TEAM": ("studio_deploy_team", "str"),
+    "ORC_XML_ORG": ("xml_org", "name"),
+    "ORC_XML_DEPLOY_TEAM": ("xml_deploy_team", "str"),
+    "ORC_STAGING_GITRELOAD": ("staging_gitreload", "url"),
+    "ORC_PRODUCTION_GITRELOAD": ("production_gitreload", "url"),
+    "ORC_GH_WRITES_PER_MINUTE": ("gh_writes_per_minute", "posint"),
+    "ORC_GH_WRITES_PER_HOUR": ("gh_writes_per_hour", "posint"),
+    "ORC_GH_MAX_CONCURRENT": ("gh_max_concurrent", "concurrency"),
+    "ORC_GH_TIMEOUT": ("gh_timeout", "posint"),
+    "ORC_GH_MAX_RETRIES": ("gh_max_retries", "int"),
+    "SLACK_BOT_TOKEN": ("slack_bot_token", "str"),
+    "SLACK_SIGNING_SECRET": ("slack_signing_secret", "str"),
+    "SLACK_APP_TOKEN": ("slack_app_token", "str"),
+    "SLACK_API_URL": ("slack_api_url", "url"),
+    "PORT": ("port", "port"),
+    "DATABASE_URL": ("database_url", "dburl"),
+    "ORC_APPROVERS": ("approvers", "approvers"),
+    "ORC_APPROVAL_CHANNEL": ("approval_channel", "channel"),
+    "ORC_AUTO_APPROVE": ("auto_approve", "bool"),
+    "ORC_TERMS": ("terms", "terms"),
+    "ORC_TIMEZONE": ("timezone", "tz"),
+    "ORC_WORKERS": ("workers", "posint"),
+    "ORC_LEASE_SECONDS": ("lease_seconds", "posint"),
+    "ZENDESK_SUBDOMAIN": ("zendesk_subdomain", "name"),
+    "ZENDESK_EMAIL": ("zendesk_email", "email"),
+    "ZENDESK_API_TOKEN": ("zendesk_api_token", "str"),
+    "ZENDESK_URL": ("zendesk_url", "url"),
+    "ZENDESK_WEBHOOK_SECRET": ("zendesk_webhook_secret", "str"),
+    "EDX_API_URL": ("edx_api_url", "url"),
+    "EDX_API_TOKEN": ("edx_api_token", "str"),
+    "LOG_LEVEL": ("log_level", "level"),
+}
+
+
+def _parse(kind: str, key: str, raw: str):
+    """Convert one raw value; raise ValueError with a message that omits the value."""
+    value = raw.strip()
+    if kind == "str":
+        return value
+    if kind == "name":
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value):
+            raise ValueError("must be a name of letters, digits, '.', '_' or '-'")
+        return value
+    if kind == "email":
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
+            raise ValueError("must be an e-mail address")
+        return value
+    if kind == "url":
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL")
+        return value
+    if kind in ("int", "posint", "port", "concurrency"):
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError("must be a whole number") from None
+        if kind == "posint" and number < 1:
+            raise ValueError("must be 1 or more")
+        if kind == "int" and number < 0:
+            raise ValueError("must be 0 or more")
+        if kind == "port" and not 1 <= number <= 65535:
+            raise ValueError("must be a port number (1-65535)")
+        if kind == "concurrency" and not 1 <= number <= 99:
+            raise ValueError("must be between 1 and 99 (GitHub allows fewer than 100 concurrent requests)")
+        return number
+    if kind == "bool":
+        lowered = value.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ValueError("must be true or false")
+    if kind == "approvers":
+        ids = tuple(v.strip() for v in value.split(",") if v.strip())
+        if any(not _SLACK_USER.match(v) for v in ids):
+            raise ValueError("must be comma-separated Slack user ids (like U012AB3CD)")
+        return ids
+    if kind == "channel":
+        if not _SLACK_CHANNEL.match(value):
+            raise ValueError("must be a Slack channel id (like C012AB3CD)")
+        return value
+    if kind == "terms":
+        seasons = tuple(v.strip() for v in value.split(",") if v.strip())
+        if not seasons or any(not _SEASON.match(s) for s in seasons):
+            raise ValueError("must be comma-separated season names (like Spring,Summer,Fall)")
+        if len({s.lower() for s in seasons}) != len(seasons):
+            raise ValueError("must not repeat a season")
+        return seasons
+    if kind == "tz":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name (like America/New_York)") from None
+        return value
+    if kind == "level":
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value.upper()
+    if kind == "dburl":
+        return normalize_database_url(value)
+    raise AssertionError(kind)
+
+
+def normalize_database_url(value: str) -> str:
+    """Accept the usual spellings and pick the installed drivers (psycopg 3)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if value.startswith("postgres://"):
+        value = "postgresql+psycopg://" + value[len("postgres://") :]
+    elif value.startswith("postgresql://"):
+        value = "postgresql+psycopg://" + value[len("postgresql://") :]
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError("must be a SQLAlchemy database URL (sqlite:///file.db or postgresql+psycopg://...)") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError("must be a SQLite or PostgreSQL URL")
+    return value
+
+
+def read_environment(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> dict[str, str]:
+    """The process environment over the `.env` file (the environment wins)."""
+    merged: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        from dotenv import dotenv_values
+
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Build Settings or raise ConfigError listing every problem (key names only)."""
+    env = read_environment(environ, env_file)
+    values: dict = {}
+    problems: list[str] = []
+    for key, (name, kind) in _KEYS.items():
+        raw = env.get(key)
+        if raw is None or (raw.strip() == "" and kind != "bool"):
+            continue
+        try:
+            values[name] = _parse(kind, key, raw)
+        except ValueError as exc:
+            problems.append(f"{key}: {exc}")
+    for key in SECRET_KEYS:
+        register_secret(env.get(key))
+    for key in ("ORC_STAGING_GITRELOAD", "ORC_PRODUCTION_GITRELOAD"):
+        _register_url_password(env.get(key))
+
+    slack_http = values.get("slack_bot_token") or values.get("slack_signing_secret")
+    if values.get("slack_app_token") and not values.get("slack_bot_token"):
+        problems.append("SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN is set (Socket Mode)")
+    elif slack_http and not values.get("slack_app_token"):
+        for key, name in (("SLACK_BOT_TOKEN", "slack_bot_token"), ("SLACK_SIGNING_SECRET", "slack_signing_secret")):
+            if not values.get(name):
+                problems.append(f"{key}: required when Slack is configured for HTTP mode")
+    if values.get("slack_bot_token") and not values.get("gh_token"):
+        problems.append("ORC_GH_OAUTH2_TOKEN: required to run the Slack bot")
+    zendesk = [k for k in ("zendesk_subdomain", "zendesk_email", "zendesk_api_token") if values.get(k)]
+    if zendesk and len(zendesk) < 3 and not (values.get("zendesk_url") and len(zendesk) == 2):
+        for key, name in (
+            ("ZENDESK_SUBDOMAIN", "zendesk_subdomain"),
+            ("ZENDESK_EMAIL", "zendesk_email"),
+            ("ZENDESK_API_TOKEN", "zendesk_api_token"),
+        ):
+            if not values.get(name) and not (name == "zendesk_subdomain" and values.get("zendesk_url")):
+                problems.append(f"{key}: required when Zendesk is configured")
+    if problems:
+        raise ConfigError(problems)
+    known = {f.name for f in fields(Settings)}
+    return Settings(**{k: v for k, v in values.items() if k in known})
+
+
+def _register_url_password(url: str | None) -> None:
+    if url:
+        try:
+            register_secret(urlsplit(url.strip()).password)
+        except ValueError:
+            pass

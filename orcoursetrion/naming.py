@@ -1,0 +1,111 @@
+"""Input validation and the naming scheme, as pure functions (no I/O)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from orcoursetrion.errors import ValidationError
+
+COURSE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+TERM_RE = re.compile(r"^([A-Za-z]+)_([0-9]{4})$")
+# GitHub: alphanumerics or single hyphens, no leading/trailing hyphen, at most 39 characters.
+LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+TEAM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$")
+ORG_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+MAX_DESCRIPTION = 350  # GitHub's limit for repository descriptions
+MAX_TITLE = 200
+MAX_MEMBERS = 100
+
+
+def check_course(course: str | None) -> str:
+    value = (course or "").strip()
+    if not COURSE_RE.match(value):
+        raise ValidationError(
+            "course",
+            "Course id must start with a letter or digit and use only letters, digits, '.', '_' or '-' "
+            "(at most 40 characters), like 8.01r.",
+        )
+    return value
+
+
+def check_term(term: str | None, field: str = "term") -> str:
+    value = (term or "").strip()
+    if not TERM_RE.match(value):
+        raise ValidationError(field, "Term must look like Season_Year, for example Fall_2030.")
+    return value
+
+
+def check_login(login: str) -> str:
+    value = login.strip().lstrip("@")
+    if not LOGIN_RE.match(value):
+        raise ValidationError(
+            "members",
+            f"'{value[:40]}' is not a valid GitHub login (letters, digits and single hyphens, at most 39).",
+        )
+    return value
+
+
+def check_members(members: Iterable[str] | None) -> list[str] | None:
+    """Validate and de-duplicate logins (case-insensitively, keeping the first spelling)."""
+    if members is None:
+        return None
+    seen: dict[str, str] = {}
+    for raw in members:
+        for part in re.split(r"[\s,]+", raw or ""):
+            if part:
+                login = check_login(part)
+                seen.setdefault(login.lower(), login)
+    if len(seen) > MAX_MEMBERS:
+        raise ValidationError("members", f"At most {MAX_MEMBERS} team members can be given at once.")
+    return list(seen.values())
+
+
+def check_description(text: str | None, field: str = "description", limit: int = MAX_DESCRIPTION) -> str | None:
+    if text is None:
+        return None
+    value = " ".join(text.split())
+    if len(value) > limit:
+        raise ValidationError(field, f"The {field} is too long ({len(value)} characters; at most {limit}).")
+    return value or None
+
+
+def check_team(team: str | None) -> str | None:
+    if team is None:
+        return None
+    value = team.strip()
+    if not TEAM_RE.match(value):
+        raise ValidationError("team", "Team names use letters, digits, spaces, '.', '_' or '-' (at most 100).")
+    return value
+
+
+def check_org(org: str) -> str:
+    value = (org or "").strip()
+    if not ORG_RE.match(value):
+        raise ValidationError("org", "Organization must be a GitHub organization login.")
+    return value
+
+
+def repo_name(prefix: str, course: str, term: str) -> str:
+    """`{prefix}-{course without dots}-{term}`, the original naming scheme."""
+    return f"{prefix}-{course.replace('.', '')}-{term}"
+
+
+def team_slug(name: str) -> str:
+    """GitHub's slug for a team name: lowercase, runs of other characters become '-'."""
+    return re.sub(r"[^a-z0-9_]+", "-", name.lower()).strip("-")
+
+
+def next_term(term: str, seasons: Sequence[str]) -> str | None:
+    """The term after `term` in the configured season order, or None if its season is unknown."""
+    match = TERM_RE.match(term or "")
+    if not match:
+        return None
+    season, year = match.group(1), int(match.group(2))
+    lowered = [s.lower() for s in seasons]
+    if season.lower() not in lowered:
+        return None
+    index = lowered.index(season.lower())
+    if index + 1 < len(seasons):
+        return f"{seasons[index + 1]}_{year}"
+    return f"{seasons[0]}_{year + 1}"

@@ -1,0 +1,88 @@
+"""Keep secrets inside the process: URL passwords, tokens and signing secrets are masked
+in every string that may reach a log, Slack, a ticket or an exception."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
+# Authorization values (git extra headers, HTTP debug dumps).
+_AUTH_HEADER = re.compile(r"(?i)(authorization:?\s*(?:basic|bearer|token)\s+)[A-Za-z0-9+/=._-]+")
+_MIN_SECRET_LEN = 6
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value so that `redact` masks it wherever it appears."""
+    if value and len(value) >= _MIN_SECRET_LEN:
+        with _lock:
+            _secrets.add(value)
+
+
+def redact_url(url: str | None) -> str:
+    """`https://user:pass@host/path` -> `https://***@host/path`; other URLs unchanged."""
+    if not url:
+        return ""
+    return _USERINFO.sub(r"\g<scheme>***@", url)
+
+
+def redact(text: object) -> str:
+    """Mask credentials in URLs, Authorization values and every registered secret."""
+    out = _USERINFO.sub(r"\g<scheme>***@", str(text))
+    out = _AUTH_HEADER.sub(r"\1***", out)
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in out:
+            out = out.replace(secret, "***")
+    return out
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats a record (message, args and traceback) and masks secrets in the result."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+_installed = False
+
+
+def install_log_redaction() -> None:
+    """Mask secrets in every log record, whichever handler ends up writing it.
+
+    A record factory covers handlers we do not own (pytest's caplog, third-party ones);
+    formatted tracebacks are covered by `RedactingFormatter` on our handlers.
+    """
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed format string: leave it for logging to report
+            return record
+        record.msg = redact(message)
+        record.args = None
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Root logging for the app and CLI: one stderr handler, secrets masked."""
+    install_log_redaction()
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

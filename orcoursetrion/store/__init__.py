@@ -1,0 +1,69 @@
+"""Persistence: SQLAlchemy models, the Store, and Alembic migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from orcoursetrion.errors import ConfigError
+from orcoursetrion.store.db import EventView, ItemView, RequestView, RunView, Store, StoreJournal
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+__all__ = [
+    "EventView",
+    "ItemView",
+    "RequestView",
+    "RunView",
+    "Store",
+    "StoreJournal",
+    "alembic_config",
+    "head_revision",
+    "open_store",
+    "upgrade",
+]
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def current_revision(store: Store) -> str | None:
+    with store.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(store: Store) -> None:
+    """Bring the schema to the newest migration (`orcoursetrion db upgrade`)."""
+    config = alembic_config(store.url)
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def open_store(url: str, auto_upgrade: bool | None = None) -> Store:
+    """Open the store; SQLite is migrated automatically, PostgreSQL must be up to date.
+
+    On PostgreSQL several replicas may start at once, so migrations are an explicit
+    deploy step (`orcoursetrion db upgrade`) rather than a race at start-up.
+    """
+    store = Store(url)
+    if auto_upgrade is None:
+        auto_upgrade = store.is_sqlite
+    if auto_upgrade:
+        upgrade(store)
+    elif current_revision(store) != head_revision():
+        store.close()
+        raise ConfigError(["DATABASE_URL: the database schema is not up to date; run `orcoursetrion db upgrade`"])
+    return store

@@ -1,0 +1,170 @@
+"""Tables after the design notes' data model: Course, TeamMember, Term, Run, Request,
+plus the step journal, rollover items, the audit trail and scheduled tasks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in Python, naive UTC in the database (same on SQLite and Postgres)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Course(Base):
+    __tablename__ = "courses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40))
+    number_key: Mapped[str] = mapped_column(String(40), unique=True)  # lowercased, for lookups
+    title: Mapped[str | None] = mapped_column(String(200))
+    instructor: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # xml | studio
+    description: Mapped[str | None] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("run_id", "login"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    login: Mapped[str] = mapped_column(String(39))
+
+
+class Term(Base):
+    __tablename__ = "terms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)  # e.g. Fall_2030
+    season: Mapped[str] = mapped_column(String(30))
+    year: Mapped[int] = mapped_column(Integer)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("course_id", "term_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    term_id: Mapped[int] = mapped_column(ForeignKey("terms.id"))
+    org: Mapped[str] = mapped_column(String(100))
+    repo_name: Mapped[str] = mapped_column(String(100))
+    repo_url: Mapped[str] = mapped_column(String(400))
+    team: Mapped[str | None] = mapped_column(String(100))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_request: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Request(Base):
+    __tablename__ = "requests"
+    __table_args__ = (Index("ix_requests_status", "status"), Index("ix_requests_requester", "requester"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(20))  # new | rerun | release | team | rollover
+    status: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    requester: Mapped[str] = mapped_column(String(64))
+    requester_name: Mapped[str | None] = mapped_column(String(200))
+    params: Mapped[dict] = mapped_column(JSON)
+    plan: Mapped[list | None] = mapped_column(JSON)
+    summary: Mapped[str] = mapped_column(String(300))
+    desired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    channel: Mapped[str | None] = mapped_column(String(40))
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+    approval_channel: Mapped[str | None] = mapped_column(String(40))
+    approval_ts: Mapped[str | None] = mapped_column(String(40))
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_step: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    stop_requested_by: Mapped[str | None] = mapped_column(String(64))
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RequestStep(Base):
+    """The step journal: which GitHub steps of a request started and finished."""
+
+    __tablename__ = "request_steps"
+    __table_args__ = (UniqueConstraint("request_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(400))
+    state: Mapped[str] = mapped_column(String(10))  # started | done
+    result: Mapped[dict | list | int | str | bool | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RequestItem(Base):
+    """One course of a batch (rollover) request and its own result."""
+
+    __tablename__ = "request_items"
+    __table_args__ = (UniqueConstraint("request_id", "course"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    course: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str | None] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | done | failed
+    repo_url: Mapped[str | None] = mapped_column(String(400))
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_request", "request_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))  # transition | github | step | note
+    name: Mapped[str] = mapped_column(String(120))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ScheduledTask(Base):
+    """Due work kept in the store so that several replicas claim each task once."""
+
+    __tablename__ = "scheduled_tasks"
+    __table_args__ = (Index("ix_tasks_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    request_id: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default="scheduled")
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
