@@ -26,7 +26,7 @@ from orcoursetrion.errors import (
 )
 from orcoursetrion.naming import team_slug
 from orcoursetrion.pacing import Pacer
-from orcoursetrion.redact import redact
+from orcoursetrion.redact import install_log_redaction, redact
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -84,6 +84,7 @@ class GitHub:
     """GitHub REST access for the actions; methods say what they change and raise typed errors."""
 
     def __init__(self, api_url: str, token: str | None, pacer: Pacer, timeout: int = 30, max_retries: int = 6):
+        install_log_redaction()  # PyGithub's debug log carries hook URLs with passwords
         self.api_url = api_url.rstrip("/")
         self.pacer = pacer
         self.max_retries = max_retries

@@ -156,7 +156,7 @@ class LiveOps:
                 if attempt > STEP_RETRIES:
                     raise
                 log.warning("step %s on %s failed transiently; checking again (%d)", op, target, attempt)
-                self.gh.pacer.clock.sleep(min(30.0, 2.0**attempt))
+                self.gh.pacer.clock.sleep(min(30.0, 0.5 * 2 ** (attempt - 1)))
                 resuming = True
         change = Change(op, target, final_text or text, changed)
         self.journal.done(key, change, result)

@@ -1,0 +1,147 @@
+"""The store on SQLite and (when TEST_DATABASE_URL is set) PostgreSQL: migrations,
+compare-and-set transitions, the journal, runs, leases."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from orcoursetrion.errors import ConfigError, RequestNotFound
+from orcoursetrion.lifecycle import Status
+from orcoursetrion.ops import Change
+from orcoursetrion.store import Store, current_revision, head_revision, open_store, upgrade
+from orcoursetrion.store.models import utcnow
+
+
+@pytest.fixture
+def store(database_url):
+    s = open_store(database_url, auto_upgrade=True)
+    yield s
+    s.close()
+
+
+def test_migrations_reach_head_and_are_idempotent(store):
+    assert current_revision(store) == head_revision()
+    upgrade(store)
+    assert current_revision(store) == head_revision()
+
+
+def test_postgres_is_not_migrated_implicitly(postgres_url):
+    with pytest.raises(ConfigError) as raised:
+        open_store(postgres_url)
+    assert "orcoursetrion db upgrade" in str(raised.value)
+
+
+def test_compare_and_set_lets_exactly_one_caller_win(store):
+    req = store.create_request("rerun", "U1", {"course": "8.01r"}, "Rerun 8.01r")
+    winners = []
+    barrier = threading.Barrier(8)
+
+    def confirm():
+        barrier.wait()
+        if store.transition(req.id, Status.DRAFT, Status.APPROVED, "U1", "confirmed"):
+            winners.append(1)
+
+    threads = [threading.Thread(target=confirm) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(winners) == 1
+    final = store.get(req.id)
+    assert final.state == Status.APPROVED and final.version == 2
+    assert [e.name for e in store.events(req.id)] == ["created:draft", "approved"]
+
+
+def test_claim_and_lease(store):
+    req = store.create_request("release", "U1", {}, "Release")
+    store.transition(req.id, Status.DRAFT, Status.APPROVED, "U1")
+    claimed = store.claim(req.id, "host:1:a", lease_seconds=30)
+    assert claimed.state == Status.IN_PROGRESS and claimed.lease_owner == "host:1:a" and claimed.attempts == 1
+    assert store.claim(req.id, "host:2:b", 30) is None
+    assert store.take_over(req.id, "host:2:b", 30) is False  # lease still valid
+    assert store.take_over(req.id, "host:2:b", 30, dead_owners=["host:1:a"]) is True
+    assert store.heartbeat(req.id, "host:1:a", 30) is False  # the old owner lost it
+    assert store.heartbeat(req.id, "host:2:b", 30) is True
+    store.update_fields(req.id, lease_expires_at=utcnow() - timedelta(seconds=1))
+    assert store.take_over(req.id, "host:3:c", 30) is True
+    done = store.transition(req.id, Status.IN_PROGRESS, Status.COMPLETED, "x", owner="host:2:b")
+    assert done is None  # only the lease holder may finish it
+    assert store.transition(req.id, Status.IN_PROGRESS, Status.COMPLETED, "x", owner="host:3:c").finished_at
+
+
+def test_illegal_transitions_are_programming_errors(store):
+    req = store.create_request("new", "U1", {}, "New")
+    with pytest.raises(ValueError):
+        store.transition(req.id, Status.DRAFT, Status.COMPLETED, "U1")
+    with pytest.raises(RequestNotFound):
+        store.get(99999)
+
+
+def test_journal_steps_and_audit(store):
+    req = store.create_request("new", "U1", {}, "New")
+    journal = store.journal(req.id, "worker")
+    change = Change("create_repo", "mitx/x", "Created private repo mitx/x")
+    assert journal.lookup("k") is None
+    journal.started("k", change)
+    assert journal.lookup("k") == {"state": "started", "result": None}
+    journal.done("k", change, {"html_url": "https://github/mitx/x"})
+    assert journal.lookup("k") == {"state": "done", "result": {"html_url": "https://github/mitx/x"}}
+    names = [(e.kind, e.name) for e in store.events(req.id)]
+    assert ("step", "started:create_repo") in names and ("github", "done:create_repo") in names
+
+
+def test_audit_detail_is_redacted(store):
+    store.audit(None, "x", "note", "n", "hook https://u:pw-secret@host/ added")
+    req = store.create_request("new", "U1", {}, "New")
+    store.audit(req.id, "x", "note", "n", "hook https://u:pw-secret@host/ added")
+    assert store.events(req.id)[-1].detail == "hook https://***@host/ added"
+
+
+def test_runs_courses_terms_and_members(store):
+    store.record_run(
+        "8.01r",
+        "Fall_2030",
+        "xml",
+        "mitx",
+        "content-mit-801r-Fall_2030",
+        "https://gh/x",
+        team="content-mit-801r-Fall_2030",
+        members=["alice", "bob"],
+        title="Physics I",
+    )
+    store.record_run("8.01r", "Spring_2031", "xml", "mitx", "content-mit-801r-Spring_2031", "https://gh/y")
+    store.record_run("6.002x", "Fall_2030", "studio", "MITx-Studio2LMS", "content-mit-6002x-Fall_2030", "https://gh/z")
+    assert store.course_terms("8.01R") == ["Fall_2030", "Spring_2031"]
+    assert store.course_kind("6.002X") == "studio"
+    run = store.find_run("8.01r", "fall_2030")
+    assert run.members == ("alice", "bob") and run.team == "content-mit-801r-Fall_2030"
+    assert [r.course for r in store.runs_in_term("Fall_2030")] == ["6.002x", "8.01r"]
+    store.mark_released("8.01r", "Fall_2030")
+    assert store.find_run("8.01r", "Fall_2030").released_at is not None
+    store.record_run(
+        "8.01r", "Fall_2030", "xml", "mitx", "content-mit-801r-Fall_2030", "https://gh/x", members=["carol"]
+    )
+    assert store.find_run("8.01r", "Fall_2030").members == ("carol",)
+
+
+def test_items_and_lists(store):
+    req = store.create_request("rollover", "U1", {"courses": ["a", "b"]}, "Roll")
+    store.add_items(req.id, [("a", "xml"), ("b", None)])
+    items = store.items(req.id)
+    store.finish_item(items[0].id, "done", repo_url="https://gh/a")
+    store.finish_item(items[1].id, "failed", error="boom https://u:pw@h/")
+    assert [(i.course, i.status) for i in store.items(req.id)] == [("a", "done"), ("b", "failed")]
+    assert store.items(req.id)[1].error == "boom https://***@h/"
+    store.reset_failed_items(req.id)
+    assert [i.status for i in store.items(req.id)] == ["done", "pending"]
+    assert [r.id for r in store.list_requests(requester="U1")] == [req.id]
+    assert store.list_requests(statuses=(Status.FAILED,)) == []
+
+
+def test_ping(database_url):
+    store = Store(database_url)
+    assert store.ping() is True
+    store.close()
