@@ -8,7 +8,7 @@ import pytest
 from orcoursetrion import actions
 from orcoursetrion.actions import live_context, plan_context
 from orcoursetrion.edx import Edx
-from orcoursetrion.errors import EdxError, GitHubRepoDoesNotExist
+from orcoursetrion.errors import EdxError, GitError, GitHubRepoDoesNotExist
 from orcoursetrion.gitcopy import rewrite_course_xml
 from tests.conftest import PRODUCTION, STAGING
 from tests.fakes.edx import FakeEdx
@@ -75,7 +75,7 @@ def test_rerun_xml_course_resumes_after_a_failed_push(old_run, settings):
 
     journal = MemoryJournal()
     old_run.fail("POST", r"git-receive-pack$", 500, times=1)
-    with pytest.raises(Exception):
+    with pytest.raises(GitError):
         actions.rerun_xml_course("8.01r", "Fall_2030", "Spring_2031", ctx=live_context(settings, journal))
     assert old_run.files("mitx", NEW) == {}
     actions.rerun_xml_course("8.01r", "Fall_2030", "Spring_2031", ctx=live_context(settings, journal))
