@@ -68,7 +68,7 @@ class Shell:
         while True:
             line = self.ask(PROMPT)
             if line is None or line.strip() in ("/quit", "/exit", "quit", "exit"):
-                self.say("Bye.")
+                self.say("\nBye." if line is None else "Bye.")
                 return 0
             line = line.strip()
             if not line:

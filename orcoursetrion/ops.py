@@ -33,7 +33,6 @@ GITIGNORE_MESSAGE = "Automatic .gitignore from Orcoursetrion"
 COPY_MESSAGE = "Initial rerun copy by Orcoursetrion"
 OUR_ROOT_MESSAGES = (GITIGNORE_MESSAGE, COPY_MESSAGE, "initial commit of course.xml")
 _RANK = {"pull": 0, "triage": 1, "push": 2, "maintain": 3, "admin": 4}
-STEP_RETRIES = 4
 
 
 @dataclass
@@ -153,7 +152,7 @@ class LiveOps:
                 break
             except TransientGitHubError:
                 attempt += 1
-                if attempt > STEP_RETRIES:
+                if attempt > self.settings.gh_max_retries:
                     raise
                 log.warning("step %s on %s failed transiently; checking again (%d)", op, target, attempt)
                 self.gh.pacer.clock.sleep(min(30.0, 0.5 * 2 ** (attempt - 1)))

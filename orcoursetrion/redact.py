@@ -86,3 +86,6 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    if level.upper() != "DEBUG":
+        for chatty in ("alembic", "waitress.queue"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
