@@ -42,6 +42,7 @@ posted to a thread_ts that matches no message.
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import datetime as _dt
 import hashlib
@@ -1248,6 +1249,10 @@ class FakeSlack:
         self.ack_deadline = ack_deadline
         self.app_timeout = app_timeout
         self.app_url: str | None = None
+        # Replicas behind a load balancer: when set, each request is delivered to every URL
+        # here at the same moment (the same signed body), as a retried or duplicated
+        # delivery would reach several replicas. The first URL's answer is the one applied.
+        self.fanout: list[str] | None = None
         self._host = host
         self._port = port
         self._server: _Server | None = None
@@ -2441,15 +2446,13 @@ class FakeSlack:
                 hdrs["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
         if headers:
             hdrs.update(headers)
-        req = urllib.request.Request(self.app_url, data=body, headers=hdrs, method="POST")
         start = time.perf_counter()
-        try:
-            with self._opener.open(req, timeout=self.app_timeout) as r:
-                status, rh, data = r.status, r.headers, r.read()
-        except urllib.error.HTTPError as e:
-            status, rh, data = e.code, e.headers, e.read()
-        except (urllib.error.URLError, OSError) as e:
-            status, rh, data = 0, {}, str(e).encode()
+        if self.fanout:
+            with concurrent.futures.ThreadPoolExecutor(len(self.fanout)) as pool:
+                answers = list(pool.map(lambda url: self._deliver(url, body, hdrs), self.fanout))
+            status, rh, data = answers[0]
+        else:
+            status, rh, data = self._deliver(self.app_url, body, hdrs)
         elapsed = time.perf_counter() - start
         resp = AppResponse(
             kind,
@@ -2475,6 +2478,16 @@ class FakeSlack:
                 err = "http_error" if kind == "event" else "dispatch_failed"
                 self._violation(kind, err, f"HTTP {status}: {resp.body[:300]}")
         return resp
+
+    def _deliver(self, url: str, body: bytes, hdrs: dict) -> tuple[int, Any, bytes]:
+        req = urllib.request.Request(url, data=body, headers=hdrs, method="POST")
+        try:
+            with self._opener.open(req, timeout=self.app_timeout) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+        except (urllib.error.URLError, OSError) as e:
+            return 0, {}, str(e).encode()
 
     def _ack_json(self, resp: AppResponse) -> Any:
         if not resp.body.strip():
