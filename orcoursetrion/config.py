@@ -53,6 +53,7 @@ class Settings:
     gh_max_concurrent: int = 10
     gh_timeout: int = 30
     gh_max_retries: int = 6
+    rollover_concurrency: int = 4
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -123,6 +124,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "ORC_GH_MAX_CONCURRENT": ("gh_max_concurrent", "concurrency"),
     "ORC_GH_TIMEOUT": ("gh_timeout", "posint"),
     "ORC_GH_MAX_RETRIES": ("gh_max_retries", "int"),
+    "ORC_ROLLOVER_CONCURRENCY": ("rollover_concurrency", "concurrency"),
     "SLACK_BOT_TOKEN": ("slack_bot_token", "str"),
     "SLACK_SIGNING_SECRET": ("slack_signing_secret", "str"),
     "SLACK_APP_TOKEN": ("slack_app_token", "str"),

@@ -47,7 +47,9 @@ def new_repos(github) -> list[str]:
 def test_thirty_course_rollover_killed_and_resumed_ends_with_29_repos_and_one_failure(github, sqlite_url, tmp_path):
     seed_term(github)
     listing = tmp_path / "courses.txt"
-    listing.write_text("# Fall 2030 residential courses\n" + "\n".join(STUDIO[:10] + [MISSING] + STUDIO[10:] + XML) + "\n")
+    listing.write_text(
+        "# Fall 2030 residential courses\n" + "\n".join(STUDIO[:10] + [MISSING] + STUDIO[10:] + XML) + "\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ORC_", "SLACK_"))}
     env.update(make_env(github, sqlite_url))
     script = os.path.join(os.path.dirname(sys.executable), "orcoursetrion")
@@ -81,7 +83,9 @@ def test_thirty_course_rollover_killed_and_resumed_ends_with_29_repos_and_one_fa
 def services(github, sqlite_url):
     from tests.conftest import settings_for
 
-    settings = settings_for(github, sqlite_url, ORC_APPROVERS="UBOSS", ORC_AUTO_APPROVE="true")
+    settings = settings_for(
+        github, sqlite_url, ORC_APPROVERS="UBOSS", ORC_AUTO_APPROVE="true", ORC_ROLLOVER_CONCURRENCY="1"
+    )
     store = open_store(settings.database_url)
     wf = Workflow(settings, store)
     yield Services(settings, store, wf)
@@ -92,11 +96,18 @@ def services(github, sqlite_url):
 def test_rollover_plan_comes_from_the_store_and_stop_then_retry_continues(github, services):
     seed_term(github)
     for course in STUDIO[:6]:
-        services.store.record_run(course, "Fall_2030", "studio", "MITx-Studio2LMS",
-                                  f"content-mit-{course.replace('.', '')}-Fall_2030", "https://x")
+        services.store.record_run(
+            course,
+            "Fall_2030",
+            "studio",
+            "MITx-Studio2LMS",
+            f"content-mit-{course.replace('.', '')}-Fall_2030",
+            "https://x",
+        )
     courses = [run.course for run in services.store.runs_in_term("Fall_2030")]
-    proposal = propose(Draft(RequestType.ROLLOVER, {"term": "Fall_2030", "new_term": "Spring_2031",
-                                                    "courses": courses}), services)
+    proposal = propose(
+        Draft(RequestType.ROLLOVER, {"term": "Fall_2030", "new_term": "Spring_2031", "courses": courses}), services
+    )
     assert proposal.changes[0] == "2.000: Studio rerun Fall_2030 → Spring_2031"
     assert "GitHub writes" in proposal.notes[0]
     wf = services.workflow
