@@ -259,14 +259,15 @@ def modal_view(modal: OpenModal) -> dict:
     ).to_dict()
 
 
-def reject_view(req: RequestView) -> dict:
+def reject_view(req: RequestView, from_home: bool = False) -> dict:
+    """The reason form; `from_home` asks the submission to refresh the approver's Home."""
     return View(
         type="modal",
         callback_id=ids.REJECT_REASON,
         title=PlainTextObject(text="Reject request"),
         submit=PlainTextObject(text="Reject"),
         close=PlainTextObject(text="Back"),
-        private_metadata=json.dumps({"request": req.id}),
+        private_metadata=json.dumps({"request": req.id, "home": from_home}),
         blocks=[
             mrkdwn(f"Reject *{escape(req.summary)}* (request #{req.id}) from <@{req.requester}>?"),
             InputBlock(

@@ -46,12 +46,21 @@ class SlackNotifier:
 
     # -- events ----------------------------------------------------------------------------------
     def on_pending_approval(self, event: Event) -> None:
+        """Ask approvers in the approval channel; if the bot cannot post there (not
+        invited, archived), ask in the request's channel rather than not at all."""
         req = self.refresh(event.request.id)
-        channel = self.services.settings.approval_channel or req.channel
         text, blocks = approval_message(req)
         approvers = " ".join(f"<@{a}>" for a in self.services.settings.approvers[:10])
-        posted = self.client.chat_postMessage(channel=channel, text=f"{text} {approvers}".strip(), blocks=blocks)
-        self.services.store.update_fields(req.id, approval_channel=posted["channel"], approval_ts=posted["ts"])
+        for channel in dict.fromkeys(c for c in (self.services.settings.approval_channel, req.channel) if c):
+            try:
+                posted = self.client.chat_postMessage(
+                    channel=channel, text=f"{text} {approvers}".strip(), blocks=blocks
+                )
+            except SlackApiError as exc:
+                log.error("cannot ask approvers in %s for request %s: %s", channel, req.id, exc.response.get("error"))
+                continue
+            self.services.store.update_fields(req.id, approval_channel=posted["channel"], approval_ts=posted["ts"])
+            return
 
     def on_approved(self, event: Event) -> None:
         req = self.refresh(event.request.id)

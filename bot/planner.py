@@ -18,7 +18,7 @@ from bot.blocks import request_message
 from bot.users import Directory
 from commands.base import Draft, Invocation, Services
 from commands.planning import Proposal, propose
-from orcoursetrion.errors import OrcError, ValidationError, user_message
+from orcoursetrion.errors import GitHubRepoExists, OrcError, ValidationError, user_message
 
 log = logging.getLogger(__name__)
 UNREACHABLE = ("not_in_channel", "channel_not_found", "is_archived", "restricted_action", "no_permission")
@@ -138,8 +138,17 @@ class Planner:
             log.exception("could not tell %s", inv.user)
 
 
+# The fields a repository name is made of, the one a user would change first.
+REPO_NAME_FIELDS = ("new_term", "term", "course")
+
+
 def field_errors(exc: OrcError, fields: set[str]) -> dict[str, str] | None:
-    """A planning error as inline modal errors, when it names a field of the form."""
+    """A planning error as inline modal errors, when it names a field of the form; an
+    existing repository is shown on the field that names it (the rerun form's new term)."""
     if isinstance(exc, ValidationError) and exc.field in fields:
         return {exc.field: str(exc)}
+    if isinstance(exc, GitHubRepoExists):
+        field = next((f for f in REPO_NAME_FIELDS if f in fields), None)
+        if field is not None:
+            return {field: user_message(exc)}
     return None

@@ -11,6 +11,7 @@ from slack_bolt import Ack, App
 from bot import ids
 from bot.blocks import form_values
 from bot.context import Bot
+from bot.home import publish_home
 from bot.planner import field_errors
 from commands import REGISTRY, FieldErrors, Invocation
 from orcoursetrion.errors import OrcError, user_message
@@ -46,7 +47,8 @@ def register(app: App, bot: Bot) -> None:
         bot.planner.post_when_ready(future, inv, replaces=meta.get("replaces"))
 
     def reject_reason(ack: Ack, body: dict, view: dict) -> None:
-        req_id = int(json.loads(view["private_metadata"])["request"])
+        meta = json.loads(view["private_metadata"])
+        req_id = int(meta["request"])
         user = body["user"]["id"]
         reason = (form_values(view.get("state") or {}).get(ids.REASON_BLOCK) or "").strip()
         if len(reason) < 3:
@@ -62,6 +64,8 @@ def register(app: App, bot: Bot) -> None:
             bot.workflow.reject(req_id, user, reason)
         except OrcError as exc:  # someone else decided in the meantime
             bot.planner.tell(Invocation(user=user, args=[]), f":no_entry_sign: {user_message(exc)}")
+        if meta.get("home"):  # the queue the approver rejected from must not keep offering it
+            publish_home(bot, user)
 
     app.view(ids.FORM)(form)
     app.view(ids.REJECT_REASON)(reject_reason)
