@@ -177,7 +177,7 @@ class LiveOps:
             self._teams[key] = self.gh.require_team(org, name)
         return self._teams[key]
 
-    def _is_ours(self, repo) -> bool:
+    def is_ours(self, repo) -> bool:
         """A repo this tool made: its first commit is one of ours, by our committer."""
         commits = self.gh.recent_commits(repo, limit=100)
         if not commits or len(commits) >= 100:
@@ -219,7 +219,7 @@ class LiveOps:
         def run(resuming: bool):
             existing = self.gh.repo(org, name)
             if existing is not None:
-                if resuming or self._is_ours(existing):
+                if resuming or self.is_ours(existing):
                     self._repos[f"{org}/{name}".lower()] = existing
                     ref = RepoRef.from_github(org, existing)
                     return ref.to_dict(), False, f"Reused repo {org}/{name} created earlier by Orcoursetrion"
@@ -439,7 +439,7 @@ class PlanOps:
         if self.reader is not None:
             existing = self.reader.gh.repo(org, name)
             if existing is not None:
-                if not self.reader._is_ours(existing):
+                if not self.reader.is_ours(existing):
                     raise GitHubRepoExists(f"{org}/{name}")
                 self._add("create_repo", f"{org}/{name}", f"Reuse repo {org}/{name} created earlier", False)
                 return RepoRef.from_github(org, existing)

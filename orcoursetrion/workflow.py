@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 from orcoursetrion import jobs
 from orcoursetrion.actions import Context, live_context, shared_pacer
@@ -66,6 +67,16 @@ def owner_is_dead(owner: str | None, me: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _desired(day: str | None) -> datetime | None:
+    """The requester's needed-by date (a form's YYYY-MM-DD) as midnight UTC."""
+    if not day:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC)
+    except ValueError:
+        return None
 
 
 class Workflow:
@@ -148,6 +159,7 @@ class Workflow:
             plan=plan,
             requester_name=requester_name,
             channel=channel,
+            desired_at=_desired(params.get("desired")),
         )
         if type == RequestType.ROLLOVER:
             self.store.add_items(req.id, [(c, None) for c in params.get("courses") or []])
