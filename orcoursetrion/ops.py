@@ -388,6 +388,7 @@ class PlanOps:
         self._new_repos: set[str] = set()
         self._new_teams: dict[str, list[str]] = {}
         self._branches: set[str] = set()
+        self._seen: dict[str, RepoRef | None] = {}
 
     @property
     def offline(self) -> bool:
@@ -405,7 +406,10 @@ class PlanOps:
             return self._virtual(org, name)
         if self.reader is None:
             return self._virtual(org, name)
-        return self.reader.find_repo(org, name)
+        key = f"{org}/{name}".lower()
+        if key not in self._seen:  # a plan reads each repo once
+            self._seen[key] = self.reader.find_repo(org, name)
+        return self._seen[key]
 
     def _virtual(self, org: str, name: str) -> RepoRef:
         base = self.settings.gh_api_url.split("/api/")[0].rstrip("/")
@@ -449,7 +453,7 @@ class PlanOps:
 
     def delete_hooks(self, org: str, name: str) -> int:
         if self.reader is not None and not self._is_new(org, name):
-            if self.reader.find_repo(org, name) is None:
+            if self.find_repo(org, name) is None:
                 raise GitHubRepoDoesNotExist(f"{org}/{name}")
             urls = self.reader.hook_urls(org, name)
             shown = ", ".join(redact_url(u) for u in urls)

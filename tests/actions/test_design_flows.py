@@ -136,6 +136,7 @@ def test_new_course_checks_store_github_and_edx(github, settings):
     problems = actions.check_new_course("xml", "8.01r", "Fall_2030", ctx, lambda c: ["Spring_2030"], None)
     assert "already has run(s) Spring_2030" in problems["course"]
     github.add_repo("MITx-Studio2LMS", OLD)
+    ctx = plan_context(settings)  # a plan reads each repo once: a new plan sees the new repo
     problems = actions.check_new_course("xml", "8.01r", "Fall_2030", ctx, lambda c: [], None)
     assert f"MITx-Studio2LMS/{OLD} already exists" in problems["course"]
     with FakeEdx(page_size=3) as edx:
