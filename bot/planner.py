@@ -19,6 +19,7 @@ from bot.users import Directory
 from commands.base import Draft, Invocation, Services
 from commands.planning import Proposal, propose
 from orcoursetrion.errors import GitHubRepoExists, OrcError, ValidationError, user_message
+from orcoursetrion.store import RequestView
 
 log = logging.getLogger(__name__)
 UNREACHABLE = ("not_in_channel", "channel_not_found", "is_archived", "restricted_action", "no_permission")
@@ -88,19 +89,26 @@ class Planner:
         )
         text, blocks = request_message(req, notes=proposal.notes)
         old = store.find(replaces) if replaces else None
-        if old is not None and old.message_ts:
+        if old is not None and old.message_ts and self._retire(old, req.id, inv.user):
             self.client.chat_update(channel=old.channel, ts=old.message_ts, text=text, blocks=blocks)
             store.update_fields(req.id, channel=old.channel, message_ts=old.message_ts)
-            store.update_fields(old.id, message_ts=None)
-            try:
-                workflow.cancel(old.id, inv.user)
-            except OrcError:
-                log.info("replaced request %s was no longer a draft", old.id)
             store.audit(req.id, inv.user, "note", "replaces", f"replaces request #{old.id}")
             return req.id
         channel, ts = self._post_message(inv, text, blocks, respond)
         store.update_fields(req.id, channel=channel, message_ts=ts)
         return req.id
+
+    def _retire(self, old: RequestView, new_id: int, user: str) -> bool:
+        """Hand the old draft's message to its replacement, unless it was confirmed meanwhile
+        (then it keeps running and keeps its message, and the new plan is posted separately)."""
+        try:
+            moved = self.services.workflow.supersede(old.id, new_id, user)
+        except OrcError as exc:
+            log.info("request %s cannot be replaced: %s", old.id, exc)
+            return False
+        if moved is None:
+            log.info("request %s was confirmed before its replacement; posting #%s separately", old.id, new_id)
+        return moved is not None
 
     def _post_message(self, inv: Invocation, text: str, blocks: list, respond: Callable | None) -> tuple[str, str]:
         if inv.channel:

@@ -66,12 +66,22 @@ class Runtime:
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.close()
+            self._stop_http()
         if self.socket_handler is not None:
             self.socket_handler.close()
         self.bot.planner.shutdown()
         self.workflow.shutdown(wait=False)
         self.store.close()
+
+    def _stop_http(self, timeout: float = 5.0) -> None:
+        """Stop accepting requests and let the HTTP workers finish theirs.
+
+        The listener is closed from inside the server's own loop: closing its sockets
+        from this thread races the loop's select() (EBADF in the http thread)."""
+        self.server.trigger.pull_trigger(self.server.close)
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.server.task_dispatcher.shutdown(timeout=timeout)
 
 
 def build(settings: Settings) -> Runtime:

@@ -234,6 +234,18 @@ class Workflow:
         self.emit("cancelled", moved, actor)
         return moved
 
+    def supersede(self, req_id: int, new_id: int, actor: str) -> RequestView | None:
+        """Cancel a draft that a changed plan (request `new_id`) replaces, handing over its
+        message; None when it was confirmed (or cancelled) first and must be left alone."""
+        req = self.store.get(req_id)
+        self._owner_or_approver(req, actor, "change")
+        moved = self.store.transition(
+            req_id, Status.DRAFT, Status.CANCELLED, actor, f"replaced by request #{new_id}", message_ts=None
+        )
+        if moved is not None:
+            self.emit("cancelled", moved, actor)
+        return moved
+
     def retry(self, req_id: int, actor: str) -> RequestView:
         """Failed -> Approved -> run again; finished steps are skipped, created repos reused."""
         moved = self._reapprove(req_id, actor)
