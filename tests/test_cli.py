@@ -50,8 +50,7 @@ def test_repeated_member_flags_extend(cli, github):
 
 
 def test_every_original_subcommand_prints_a_url(cli, github):
-    assert cli("create_export_repo", "-c", "8.01r", "-t", "Fall_2030")[1].strip().endswith(
-        f"/MITx-Studio2LMS/{NAME}")
+    assert cli("create_export_repo", "-c", "8.01r", "-t", "Fall_2030")[1].strip().endswith(f"/MITx-Studio2LMS/{NAME}")
     code, out, _ = cli("release_studio", "-c", "8.01r", "-t", "Fall_2030")
     assert code == 0 and out.strip().endswith(f"/MITx-Studio2LMS/{NAME}")
     code, out, _ = cli("rerun_studio", "-c", "8.01r", "-t", "Fall_2030", "-n", "Spring_2031")
@@ -138,7 +137,13 @@ def test_console_script_is_installed(github, sqlite_url, tmp_path):
     github.add_repo("mitx", NAME, files={"course.xml": b"<course/>"})
     env = {**os.environ, **make_env(github, sqlite_url)}
     script = os.path.join(os.path.dirname(sys.executable), "orcoursetrion")
-    done = subprocess.run([script, "rerun_xml_course", "-c", "8.01r", "-t", "Fall_2030", "-n", "Spring_2031",
-                           "--dry-run"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [script, "rerun_xml_course", "-c", "8.01r", "-t", "Fall_2030", "-n", "Spring_2031", "--dry-run"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "Copy mitx/" + NAME in done.stdout

@@ -58,8 +58,9 @@ def test_shell_without_github_token_is_a_dry_run(github, sqlite_url):
 def test_shell_approvals_and_switching_user(github, sqlite_url):
     settings = settings_for(github, sqlite_url, ORC_APPROVERS="UBOSS")
     github.add_repo("MITx-Studio2LMS", "content-mit-801r-Fall_2030", files={"course.xml": b"x"})
-    text = shell(settings, "/orc release 8.01r Fall_2030", "y", "/orc approve 1", "/as UBOSS", "/orc approve 1",
-                 user="USTAFF")
+    text = shell(
+        settings, "/orc release 8.01r Fall_2030", "y", "/orc approve 1", "/as UBOSS", "/orc approve 1", user="USTAFF"
+    )
     assert "waits for an approver" in text
     assert "Only approvers can use `/orc approve`." in text
     assert "Approved request #1; it runs now." in text
@@ -69,8 +70,15 @@ def test_shell_approvals_and_switching_user(github, sqlite_url):
 def test_make_run_without_slack_tokens_starts_the_shell(github, sqlite_url, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ORC_", "DATABASE_URL"))}
     env.update(make_env(github, sqlite_url, ORC_GH_OAUTH2_TOKEN=""))
-    done = subprocess.run([sys.executable, str(ROOT / "app.py")], input="/orc help\n/orc release 8.01r Fall_2030 xml\n",
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        input="/orc help\n/orc release 8.01r Fall_2030 xml\n",
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "starting the local shell" in done.stdout
     assert "/orc rollover TERM NEW_TERM" in done.stdout
