@@ -189,6 +189,17 @@ def _batch_text(items: list[ItemView], progress: dict | None) -> str:
     return clip("\n".join(lines), SECTION_MAX)
 
 
+def decision_buttons(req: RequestView, where: str) -> dict:
+    """Approve / Reject for one pending request (approval message, App Home)."""
+    return ActionsBlock(
+        block_id=f"{where}-{req.id}",
+        elements=[
+            button("Approve", ids.APPROVE, str(req.id), "primary"),
+            button("Reject", ids.REJECT, str(req.id), "danger"),
+        ],
+    ).to_dict()
+
+
 def approval_message(req: RequestView) -> tuple[str, list[dict]]:
     """What approvers see: the request, its plan, Approve / Reject (or who decided)."""
     text = f"Request #{req.id} from <@{req.requester}> needs approval: {req.summary}"
@@ -197,15 +208,7 @@ def approval_message(req: RequestView) -> tuple[str, list[dict]]:
         mrkdwn("*Plan*\n" + bullets(list(req.plan or []), SECTION_MAX - 10, more=f" (see /orc status {req.id})")),
     ]
     if req.state == Status.PENDING_APPROVAL:
-        blocks.append(
-            ActionsBlock(
-                block_id=f"approve-{req.id}",
-                elements=[
-                    button("Approve", ids.APPROVE, str(req.id), "primary"),
-                    button("Reject", ids.REJECT, str(req.id), "danger"),
-                ],
-            ).to_dict()
-        )
+        blocks.append(decision_buttons(req, "approve"))
     else:
         blocks.append(
             context(f"{ICONS[req.state]} {req.state.label}" + (f" by <@{req.decided_by}>" if req.decided_by else ""))
@@ -318,13 +321,5 @@ def home_view(user: str, mine: list[RequestView], pending: list[RequestView] | N
             blocks.append(context("Nothing to approve. :sparkles:"))
         for req in pending[:20]:
             blocks.append(mrkdwn(f"*#{req.id}* {escape(req.summary)} — <@{req.requester}>, {when(req.created_at, tz)}"))
-            blocks.append(
-                ActionsBlock(
-                    block_id=f"home-{req.id}",
-                    elements=[
-                        button("Approve", ids.APPROVE, str(req.id), "primary"),
-                        button("Reject", ids.REJECT, str(req.id), "danger"),
-                    ],
-                ).to_dict()
-            )
+            blocks.append(decision_buttons(req, "home"))
     return View(type="home", blocks=blocks[:100]).to_dict()

@@ -89,7 +89,8 @@ class SlackNotifier:
         self._throttled(event.request.id)
 
     def on_completed(self, event: Event) -> None:
-        req = self.refresh(event.request.id, force=True)
+        req = self.refresh(event.request.id)
+        self._forget(req.id)
         links = (req.result or {}).get("links") or []
         shown = ", ".join(f"<{url}>" for url in links[:20]) + (
             f" and {len(links) - 20} more" if len(links) > 20 else ""
@@ -102,7 +103,8 @@ class SlackNotifier:
         self._thread(req, f"<@{req.requester}> done: {message}" + (f"\n{shown}" if shown else ""))
 
     def on_failed(self, event: Event) -> None:
-        req = self.refresh(event.request.id, force=True)
+        req = self.refresh(event.request.id)
+        self._forget(req.id)
         self._thread(
             req,
             f"<@{req.requester}> request #{req.id} failed: {escape(req.error)}\n"
@@ -110,7 +112,7 @@ class SlackNotifier:
         )
 
     # -- rendering ---------------------------------------------------------------------------------
-    def refresh(self, req_id: int, force: bool = True) -> RequestView:
+    def refresh(self, req_id: int) -> RequestView:
         """Re-render the request message from the store (serialised per request)."""
         store = self.services.store
         with self._lock_for(req_id):
@@ -151,6 +153,11 @@ class SlackNotifier:
             self.client.chat_postMessage(channel=req.channel, thread_ts=req.message_ts, text=text)
         except SlackApiError as exc:
             log.warning("thread reply for request %s failed: %s", req.id, exc.response.get("error"))
+
+    def _forget(self, req_id: int) -> None:
+        """Drop per-request progress once a run has ended (a long-lived process keeps no history)."""
+        self._progress.pop(req_id, None)
+        self._last.pop(req_id, None)
 
     def _lock_for(self, req_id: int) -> threading.Lock:
         with self._guard:
