@@ -68,3 +68,7 @@ def allowed(src: Status, dst: Status) -> bool:
 
 class LeaseLost(Exception):
     """Another process took this request over (our lease expired); stop quietly."""
+
+
+class ShuttingDown(Exception):
+    """This process is stopping: leave the request in progress for the next one to resume."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from orcoursetrion import jobs
 from orcoursetrion.errors import OrcError, user_message
-from orcoursetrion.lifecycle import LeaseLost, RequestType
+from orcoursetrion.lifecycle import LeaseLost, RequestType, ShuttingDown
 from orcoursetrion.naming import repo_name
 
 if TYPE_CHECKING:
@@ -107,6 +107,8 @@ def run_rollover(wf: Workflow, req: RequestView) -> jobs.Outcome:
                     if stopped_by:
                         break
                     wf.check_lease(req.id)
+                    if wf.stopping:
+                        raise ShuttingDown(req.id)
                     running.add(pool.submit(batch.rerun, pending.pop(0)))
                 if not running:
                     break

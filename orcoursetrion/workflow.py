@@ -23,7 +23,7 @@ from orcoursetrion import jobs
 from orcoursetrion.actions import Context, live_context, shared_pacer
 from orcoursetrion.config import Settings
 from orcoursetrion.errors import NotAuthorized, OrcError, RequestStateError, user_message
-from orcoursetrion.lifecycle import LeaseLost, RequestType, Status
+from orcoursetrion.lifecycle import LeaseLost, RequestType, ShuttingDown, Status
 from orcoursetrion.ops import Change
 from orcoursetrion.pacing import Pacer
 from orcoursetrion.redact import redact
@@ -338,6 +338,9 @@ class Workflow:
                 self.emit("completed", done, self.owner, outcome.message)
         except LeaseLost:
             log.warning("request %s was taken over by another process; stopping here", req.id)
+        except ShuttingDown:
+            self.store.release_lease(req.id, self.owner)
+            log.info("request %s paused for shutdown; the next start (or another replica) resumes it", req.id)
         except Exception as exc:  # every failure is recorded, shown and retryable
             self._fail(req, exc)
         finally:
@@ -391,6 +394,11 @@ class Workflow:
     def check_lease(self, req_id: int) -> None:
         if req_id in self._lost:
             raise LeaseLost(req_id)
+
+    @property
+    def stopping(self) -> bool:
+        """True once shutdown began: long batches pause between courses."""
+        return self._stop.is_set()
 
     def _heartbeat(self, req_id: int, done: threading.Event) -> None:
         interval = max(0.5, self.settings.lease_seconds / 3)

@@ -315,6 +315,26 @@ class Store:
             )
             return result.rowcount == 1
 
+    def release_lease(self, request_id: int, owner: str) -> None:
+        """Give up a running request on purpose (shutdown) so it can be resumed at once."""
+        with self.session() as s:
+            done = s.execute(
+                update(Request)
+                .where(Request.id == request_id, Request.lease_owner == owner)
+                .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+                .execution_options(synchronize_session=False)
+            )
+            if done.rowcount == 1:
+                s.add(
+                    AuditEvent(
+                        request_id=request_id,
+                        actor=owner,
+                        kind="transition",
+                        name="paused",
+                        detail="process shutting down; resumes at the next start",
+                    )
+                )
+
     def resumable(self) -> list[RequestView]:
         """Requests to pick up at start-up: In Progress ones and Approved ones not started."""
         with self.session() as s:

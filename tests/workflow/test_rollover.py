@@ -144,3 +144,31 @@ def test_rollover_needs_courses_and_distinct_terms(services):
         propose(Draft(RequestType.ROLLOVER, {"term": "Fall_2030", "new_term": "Spring_2031", "courses": []}), services)
     with pytest.raises(ValidationError):
         propose(Draft(RequestType.ROLLOVER, {"term": "Fall_2030", "new_term": "fall_2030", "courses": ["1"]}), services)
+
+
+def test_shutdown_pauses_a_rollover_between_courses_and_the_next_start_resumes_it(github, services):
+    seed_term(github)
+    wf = services.workflow
+    courses = STUDIO[:5]
+
+    def stop_after_two(event):
+        if event.kind == "progress" and event.data["done"] == 2 and not wf.stopping:
+            wf.shutdown(wait=False)
+
+    wf.subscribe(stop_after_two)
+    req = wf.create(RequestType.ROLLOVER, "UBOSS", {"term": "Fall_2030", "new_term": "Spring_2031", "courses": courses})
+    wf.confirm(req.id, "UBOSS")
+    assert wf.wait_idle(60)
+    paused = services.store.get(req.id)
+    assert paused.state == Status.IN_PROGRESS  # not failed: nothing went wrong
+    assert "paused" in [e.name for e in services.store.events(req.id)]
+    assert 2 <= sum(i.status == "done" for i in services.store.items(req.id)) < 5
+
+    successor = Workflow(services.settings, services.store)
+    try:
+        assert successor.resume_all() == [req.id]
+        assert successor.wait_idle(60)
+    finally:
+        successor.shutdown()
+    assert services.store.get(req.id).state == Status.COMPLETED
+    assert len(new_repos(github)) == 5
