@@ -29,6 +29,12 @@ class Directory:
         self._cache: dict[str, tuple[float, SlackUser]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, user_id: str) -> SlackUser | None:
+        """The user if known already, without asking Slack (for answers due within 3 s)."""
+        with self._lock:
+            hit = self._cache.get(user_id)
+            return hit[1] if hit else None
+
     def get(self, user_id: str) -> SlackUser:
         with self._lock:
             hit = self._cache.get(user_id)

@@ -19,7 +19,14 @@ COMMAND = "/orc"
 def register(app: App, bot: Bot) -> None:
     def orc(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         text = (body.get("text") or "").strip()
-        inv = Invocation(user=body["user_id"], args=[], channel=body.get("channel_id"), user_name=body.get("user_name"))
+        known = bot.users.cached(body["user_id"])
+        inv = Invocation(
+            user=body["user_id"],
+            args=[],
+            channel=body.get("channel_id"),
+            user_name=body.get("user_name"),
+            timezone=(known.tz if known and known.tz else bot.services.settings.timezone),
+        )
         try:
             outcome = dispatch(text, inv, bot.services)
         except Exception:
