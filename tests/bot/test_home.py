@@ -17,6 +17,16 @@ from tests.bot.conftest import (
 )
 
 
+def pending_rerun(slack, start_bot):
+    """A bot with one approver, and alice's confirmed rerun waiting for approval."""
+    bot = start_bot(ORC_APPROVERS=APPROVER1, ORC_APPROVAL_CHANNEL=APPROVALS)
+    slack.command("/orc", f"rerun {COURSE} {TERM}", user=ALICE, channel=CHANNEL)
+    rid, plan = plan_message(slack, bot)
+    slack.click(CHANNEL, plan.ts, buttons(plan)["Confirm"], ALICE)
+    wait_status(slack, bot, rid, "pending_approval")
+    return bot, rid
+
+
 def test_home_shows_my_requests(github, slack, bot):
     empty = slack.open_home(ALICE)
     assert empty.status == 200 and empty.elapsed < 3.0
@@ -32,11 +42,7 @@ def test_home_shows_my_requests(github, slack, bot):
 
 
 def test_approver_home_lists_the_queue_and_approves_from_it(github, slack, start_bot):
-    bot = start_bot(ORC_APPROVERS=APPROVER1, ORC_APPROVAL_CHANNEL=APPROVALS)
-    slack.command("/orc", f"rerun {COURSE} {TERM}", user=ALICE, channel=CHANNEL)
-    rid, plan = plan_message(slack, bot)
-    slack.click(CHANNEL, plan.ts, buttons(plan)["Confirm"], ALICE)
-    wait_status(slack, bot, rid, "pending_approval")
+    bot, rid = pending_rerun(slack, start_bot)
 
     slack.open_home(APPROVER1)
     home = slack.wait_for(lambda: "Waiting for approval* (1)" in text_of(v := slack.home(APPROVER1)) and v)
@@ -52,11 +58,7 @@ def test_approver_home_lists_the_queue_and_approves_from_it(github, slack, start
 
 
 def test_reject_from_home_opens_the_reason_form(github, slack, start_bot):
-    bot = start_bot(ORC_APPROVERS=APPROVER1, ORC_APPROVAL_CHANNEL=APPROVALS)
-    slack.command("/orc", f"rerun {COURSE} {TERM}", user=ALICE, channel=CHANNEL)
-    rid, plan = plan_message(slack, bot)
-    slack.click(CHANNEL, plan.ts, buttons(plan)["Confirm"], ALICE)
-    wait_status(slack, bot, rid, "pending_approval")
+    bot, rid = pending_rerun(slack, start_bot)
     slack.open_home(APPROVER1)
     slack.wait_for(lambda: f"orc.reject:{rid}" in buttons(slack.home(APPROVER1)).values())
 
