@@ -95,8 +95,9 @@ class _Batch:
 
 def run_rollover(wf: Workflow, req: RequestView) -> jobs.Outcome:
     batch = _Batch(wf, req)
-    pending = [i for i in wf.store.items(req.id) if i.status == "pending"]
-    total = len(wf.store.items(req.id))
+    items = wf.store.items(req.id)
+    pending = [i for i in items if i.status == "pending"]
+    total = len(items)
     running: set[Future] = set()
     stopped_by = None
     with ThreadPoolExecutor(max_workers=wf.settings.rollover_concurrency, thread_name_prefix="orc-batch") as pool:

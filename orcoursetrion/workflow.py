@@ -234,6 +234,14 @@ class Workflow:
         self.emit("cancelled", moved, actor)
         return moved
 
+    def check_can_change(self, req_id: int, actor: str) -> RequestView:
+        """Raise unless `actor` may still change this request's plan (requester or approver, draft)."""
+        req = self.store.get(req_id)
+        self._owner_or_approver(req, actor, "change")
+        if req.state != Status.DRAFT:
+            raise self._moved(req_id, "change")
+        return req
+
     def supersede(self, req_id: int, new_id: int, actor: str) -> RequestView | None:
         """Cancel a draft that a changed plan (request `new_id`) replaces, handing over its
         message; None when it was confirmed (or cancelled) first and must be left alone."""

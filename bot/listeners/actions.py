@@ -19,7 +19,7 @@ from bot.context import Bot
 from bot.home import publish_home
 from commands.rerun import edit_modal
 from orcoursetrion.errors import OrcError, user_message
-from orcoursetrion.lifecycle import RequestType, Status
+from orcoursetrion.lifecycle import RequestType
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +96,13 @@ def register(app: App, bot: Bot) -> None:
     def edit(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
         req_id, user = clicked(body)
-        req = bot.store.get(req_id)
-        if user != req.requester and not bot.services.is_approver(user):
-            tell(bot, body, ":no_entry_sign: Only the requester or an approver can change this request.", respond)
+        try:
+            req = wf.check_can_change(req_id, user)
+        except OrcError as exc:
+            tell(bot, body, f":no_entry_sign: {user_message(exc)}", respond)
             return
-        if req.state != Status.DRAFT or req.type != RequestType.RERUN:
-            tell(bot, body, f"Request #{req_id} is {req.state.label}; it can no longer be changed.", respond)
+        if req.type != RequestType.RERUN:
+            tell(bot, body, f"Request #{req_id} has no form to change; cancel it and ask again.", respond)
             return
         client.views_open(trigger_id=body["trigger_id"], view=modal_view(edit_modal(req.params, req.channel, req.id)))
 

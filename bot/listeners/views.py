@@ -15,21 +15,21 @@ from bot.home import publish_home
 from bot.planner import field_errors
 from commands import REGISTRY, FieldErrors, Invocation
 from orcoursetrion.errors import OrcError, user_message
-from orcoursetrion.lifecycle import Status
 
 log = logging.getLogger(__name__)
 PLAN_BUDGET = 2.0  # seconds of GitHub checks inside Slack's 3 s window; later ones report by message
 
 
-def replaced_elsewhere(bot: Bot, request_id: int | None) -> str | None:
+def replaced_elsewhere(bot: Bot, request_id: int | None, user: str) -> str | None:
     """Why a form that changes request `request_id` can no longer apply (it was confirmed,
-    cancelled... while the form was open), or None while the request is still a draft."""
+    cancelled... while the form was open), or None while it may still be changed."""
     if not request_id:
         return None
-    old = bot.store.find(int(request_id))
-    if old is None or old.state == Status.DRAFT:
-        return None
-    return f"Request #{old.id} is already {old.state.label}; it can no longer be changed. Close this form."
+    try:
+        bot.workflow.check_can_change(int(request_id), user)
+    except OrcError as exc:
+        return f"{user_message(exc)} Close this form."
+    return None
 
 
 def register(app: App, bot: Bot) -> None:
@@ -41,7 +41,7 @@ def register(app: App, bot: Bot) -> None:
             return
         values = form_values(view.get("state") or {})
         inv = Invocation(user=body["user"]["id"], args=[], channel=meta.get("channel"))
-        stale = replaced_elsewhere(bot, meta.get("replaces"))
+        stale = replaced_elsewhere(bot, meta.get("replaces"), inv.user)
         if stale and values:
             ack(response_action="errors", errors={next(iter(values)): stale})
             return
