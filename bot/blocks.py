@@ -209,10 +209,14 @@ def approval_message(req: RequestView) -> tuple[str, list[dict]]:
     ]
     if req.state == Status.PENDING_APPROVAL:
         blocks.append(decision_buttons(req, "approve"))
-    else:
+    elif req.state in (Status.REJECTED, Status.CANCELLED):
         blocks.append(
             context(f"{ICONS[req.state]} {req.state.label}" + (f" by <@{req.decided_by}>" if req.decided_by else ""))
         )
+    else:  # approved, and since then running or finished
+        by = f" by <@{req.decided_by}>" if req.decided_by else ""
+        now = "" if req.state == Status.APPROVED else f" — now {req.state.label}"
+        blocks.append(context(f"{ICONS[Status.APPROVED]} Approved{by}{now}"))
     return clip(text, 3000), blocks
 
 

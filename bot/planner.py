@@ -44,11 +44,12 @@ class Planner:
         """Start planning; wait up to `budget` seconds (a modal must be answered within 3 s)."""
         future = self.pool.submit(propose, draft, self.services)
         try:
-            return future, future.result(timeout=budget), None
+            proposal = future.result(timeout=budget)
         except FutureTimeout:
             return future, None, None
         except OrcError as exc:
             return future, None, exc
+        return future, proposal, proposal.error
 
     def post_when_ready(self, future: Future, inv: Invocation, replaces: int | None = None) -> None:
         """Post the plan of a proposal that is (or will be) ready."""
@@ -76,7 +77,10 @@ class Planner:
         self.post(future.result(), inv, None, replaces)
 
     def post(self, proposal: Proposal, inv: Invocation, respond: Callable | None, replaces: int | None = None) -> int:
-        """Record the request (awaiting confirmation) and post its message; returns its id."""
+        """Record the request (awaiting confirmation) and post its message; returns its id.
+        A plan that cannot run is not recorded: its problems go back to the user."""
+        if not proposal.can_run:
+            raise proposal.error
         store, workflow = self.services.store, self.services.workflow
         user = self.users.get(inv.user)
         req = workflow.create(

@@ -70,7 +70,7 @@ class Runtime:
         if self.socket_handler is not None:
             self.socket_handler.close()
         self.bot.planner.shutdown()
-        self.workflow.shutdown(wait=False)
+        self.workflow.shutdown(grace=self.settings.shutdown_grace)
         self.store.close()
 
     def _stop_http(self, timeout: float = 5.0) -> None:

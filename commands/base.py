@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from orcoursetrion.actions import Context, plan_context
 from orcoursetrion.config import Settings
 from orcoursetrion.edx import Edx
+from orcoursetrion.journal import PlanJournal
 from orcoursetrion.store import Store
 from orcoursetrion.workflow import Workflow
 
@@ -27,7 +28,7 @@ class Services:
     edx: Edx | None = None
 
     def plan_ctx(self) -> Context:
-        return plan_context(self.settings, pacer=self.workflow.pacer)
+        return plan_context(self.settings, pacer=self.workflow.pacer, journal=PlanJournal(self.store))
 
     def is_approver(self, user: str | None) -> bool:
         return self.settings.is_approver(user)

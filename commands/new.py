@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from commands.base import Draft, Field, FieldErrors, Invocation, OpenModal, Services, Verb
-from commands.text import logins_from, pop_kind
+from commands.text import optional_members, pop_kind
 from orcoursetrion.actions import STUDIO, XML
 from orcoursetrion.errors import ValidationError
 from orcoursetrion.lifecycle import RequestType
-from orcoursetrion.naming import MAX_TITLE, check_course, check_description, check_members, check_term
+from orcoursetrion.naming import MAX_TITLE, check_course, check_description, check_term
 
 
 def modal(kind: str | None = None, course: str | None = None, term: str | None = None, channel: str | None = None):
@@ -64,8 +64,7 @@ def submit(values: dict, metadata: dict, inv: Invocation, services: Services) ->
     except ValidationError as exc:
         errors["title"] = str(exc)
     try:
-        members = check_members(logins_from(values.get("members")))
-        params["members"] = members or None
+        params["members"] = optional_members(values.get("members"))
     except ValidationError as exc:
         errors["members"] = str(exc)
     desired = values.get("desired")

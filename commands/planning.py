@@ -1,14 +1,16 @@
-"""Turn a Draft into the plan shown before confirming: the same action code run on
-PlanOps, so the plan lists exactly the GitHub changes the execution will make."""
+"""Turn a Draft into the plan shown before confirming: the same job code run on a plan
+context, so the plan lists exactly the GitHub changes the execution will make, and the
+problems that would stop it (then nothing can be confirmed)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from commands.base import Draft, Services
-from orcoursetrion import actions, jobs
+from orcoursetrion import actions
 from orcoursetrion.actions import STUDIO, XML
-from orcoursetrion.errors import ValidationError
+from orcoursetrion.errors import OrcError, ValidationError, preflight_error, problems_of
+from orcoursetrion.jobtypes import JOB_TYPES, describe
 from orcoursetrion.lifecycle import RequestType
 from orcoursetrion.naming import check_course, check_term
 
@@ -17,45 +19,64 @@ WRITES_PER_RERUN = 9  # hooks off, repo, push, deploy team, team, members, team 
 
 @dataclass
 class Proposal:
-    """A planned request: what it is, the ordered changes, and notes for the reader."""
+    """A planned request: what it is, the ordered changes, notes, and what stops it."""
 
     type: str
     params: dict
     summary: str
     changes: list[str]
     notes: list[str] = field(default_factory=list)
+    problems: list[OrcError] = field(default_factory=list)
+
+    @property
+    def can_run(self) -> bool:
+        return not self.problems
+
+    @property
+    def error(self) -> OrcError | None:
+        """All the problems as one typed error (for one message, or an inline form error)."""
+        return preflight_error(self.problems) if self.problems else None
 
 
 def propose(draft: Draft, services: Services) -> Proposal:
-    """Validate a draft against the store and GitHub, and list the changes it would make.
-
-    Raises OrcError subclasses (validation, missing repo, existing repo...) whose
-    message is shown to the user instead of a plan.
-    """
+    """Check a draft against the store and GitHub and list the changes it would make."""
     params = dict(draft.params)
     if draft.type == RequestType.ROLLOVER:
         return _rollover(params, services)
     ctx = services.plan_ctx()
     notes: list[str] = []
-    if draft.type in (RequestType.RERUN, RequestType.RELEASE, RequestType.TEAM):
-        params["kind"] = _known_kind(params, services, ctx)
-    if draft.type == RequestType.NEW:
-        problems = actions.check_new_course(
-            params.get("kind"), params.get("course"), params.get("term"), ctx, services.store.course_terms, services.edx
-        )
-        if problems:
-            field_name, message = next(iter(problems.items()))
-            raise ValidationError(field_name, message)
-    if params.get("members"):
-        unknown = actions.unknown_logins(params["members"], ctx)
-        if unknown:
-            raise ValidationError("members", f"GitHub does not know: {', '.join(unknown)}.")
-    outcome = jobs.perform(draft.type, params, ctx)
-    if getattr(ctx.ops, "offline", False):
+    problems: list[OrcError] = []
+    try:
+        if draft.type in (RequestType.RERUN, RequestType.RELEASE, RequestType.TEAM):
+            params["kind"] = _known_kind(params, services, ctx)
+        if draft.type == RequestType.NEW:
+            found = actions.check_new_course(
+                params.get("kind"),
+                params.get("course"),
+                params.get("term"),
+                ctx,
+                services.store.course_terms,
+                services.edx,
+            )
+            problems.extend(ValidationError(name, message) for name, message in found.items())
+        if not problems:
+            JOB_TYPES[draft.type].plan(params, ctx)
+    except OrcError as exc:
+        problems.extend(problems_of(exc))
+    if ctx.offline:
         notes.append("GitHub was not consulted (no ORC_GH_OAUTH2_TOKEN): this plan assumes a clean slate.")
     if draft.type == RequestType.RERUN and params.get("kind") == XML and params.get("members") is None:
         notes.append("Team members are carried over from the current run.")
-    return Proposal(draft.type, params, jobs.describe(draft.type, params), outcome.changes, notes)
+    notes.extend(n for n in ctx.notes if n not in notes)
+    summary = _summary(draft.type, params)
+    return Proposal(draft.type, params, summary, [c.text for c in ctx.changes], notes, problems)
+
+
+def _summary(type: str, params: dict) -> str:
+    try:
+        return describe(type, params)
+    except (KeyError, TypeError):
+        return type
 
 
 def _known_kind(params: dict, services: Services, ctx) -> str:
@@ -72,12 +93,15 @@ def _known_kind(params: dict, services: Services, ctx) -> str:
 
 
 def _rollover(params: dict, services: Services) -> Proposal:
-    term, new_term = check_term(params.get("term")), check_term(params.get("new_term"), "new_term")
-    if term.lower() == new_term.lower():
-        raise ValidationError("new_term", "The new term must differ from the current term.")
-    courses = [check_course(c) for c in params.get("courses") or []]
-    if not courses:
-        raise ValidationError("courses", f"No course runs of {term} are known; give the course ids to roll over.")
+    try:
+        term, new_term = check_term(params.get("term")), check_term(params.get("new_term"), "new_term")
+        if term.lower() == new_term.lower():
+            raise ValidationError("new_term", "The new term must differ from the current term.")
+        courses = [check_course(c) for c in params.get("courses") or []]
+        if not courses:
+            raise ValidationError("courses", f"No course runs of {term} are known; give the course ids to roll over.")
+    except ValidationError as exc:
+        return Proposal(RequestType.ROLLOVER, params, "Rollover", [], problems=[exc])
     courses = list(dict.fromkeys(courses))
     params.update(term=term, new_term=new_term, courses=courses)
     changes = []
@@ -92,4 +116,4 @@ def _rollover(params: dict, services: Services) -> Proposal:
         f"About {writes} GitHub writes; at {s.gh_writes_per_minute}/min and {s.gh_writes_per_hour}/h "
         f"that takes at least {minutes:.0f} minute(s). Progress is shown here; stop and Retry continue it.",
     ]
-    return Proposal(RequestType.ROLLOVER, params, jobs.describe(RequestType.ROLLOVER, params), changes, notes)
+    return Proposal(RequestType.ROLLOVER, params, describe(RequestType.ROLLOVER, params), changes, notes)

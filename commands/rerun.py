@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from commands.base import Draft, Field, FieldErrors, Invocation, OpenModal, Services, Verb
-from commands.text import UsageError, logins_from, pop_kind
+from commands.text import UsageError, optional_members, pop_kind
 from orcoursetrion.errors import ValidationError
 from orcoursetrion.lifecycle import RequestType
-from orcoursetrion.naming import check_course, check_members, check_term, next_term
+from orcoursetrion.naming import check_course, check_term, next_term
 
 USAGE = "rerun COURSE TERM [NEW_TERM] [xml|studio]"
 
@@ -66,7 +66,7 @@ def submit(values: dict, metadata: dict, inv: Invocation, services: Services) ->
     except ValidationError as exc:
         errors["new_term"] = str(exc)
     try:
-        params["members"] = check_members(logins_from(values.get("members"))) or None
+        params["members"] = optional_members(values.get("members"))
     except ValidationError as exc:
         errors["members"] = str(exc)
     if errors:

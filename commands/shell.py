@@ -122,6 +122,8 @@ class Shell:
     def plan_and_confirm(self, draft: Draft, inv: Invocation) -> None:
         proposal = propose(draft, self.services)
         self.show(proposal)
+        if not proposal.can_run:
+            return
         if self.services.settings.dry_run_only:
             self.say("(Dry run: nothing was changed.)")
             return
@@ -142,6 +144,10 @@ class Shell:
             self.say(f"  {number}. {change}")
         for note in proposal.notes:
             self.say(f"  note: {note}")
+        for problem in proposal.problems:
+            self.say(f"  problem: {user_message(problem)}")
+        if proposal.problems:
+            self.say("This cannot run until the problems above are fixed; nothing was recorded.")
 
 
 def run(settings: Settings, user: str | None = None, inp: TextIO | None = None, out: TextIO | None = None) -> int:
@@ -155,5 +161,5 @@ def run(settings: Settings, user: str | None = None, inp: TextIO | None = None, 
     try:
         return Shell(Services(settings, store, workflow), user, inp or sys.stdin, out or sys.stdout).run()
     finally:
-        workflow.shutdown(wait=False)
+        workflow.shutdown(grace=settings.shutdown_grace)
         store.close()

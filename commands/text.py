@@ -38,3 +38,10 @@ def request_id(word: str) -> int:
 def logins_from(text: str | None) -> list[str]:
     """Logins typed in a form, separated by spaces, commas or new lines."""
     return [w for w in (text or "").replace(",", " ").split() if w]
+
+
+def optional_members(text: str | None) -> list[str] | None:
+    """An optional form field of logins: left empty means "leave the team as it is"."""
+    from orcoursetrion.naming import check_members
+
+    return check_members(logins_from(text)) if (text or "").strip() else None

@@ -14,9 +14,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from orcoursetrion import actions, jobs
+from orcoursetrion import actions
 from orcoursetrion.config import Settings, load_settings
-from orcoursetrion.errors import ConfigError, OrcError, ValidationError, user_message
+from orcoursetrion.errors import ConfigError, OrcError, ValidationError, problems_of, user_message
 from orcoursetrion.lifecycle import RequestType, Status
 from orcoursetrion.redact import configure_logging, redact
 
@@ -151,23 +151,39 @@ def _print_outcome(message: str, links: list[str]) -> None:
 
 
 def run_action(args: argparse.Namespace, settings: Settings) -> int:
+    from orcoursetrion.jobtypes import JOB_TYPES
+    from orcoursetrion.operations import Context, World
+
     params = {"action": args.action, "args": _action_args(args)}
+    job = JOB_TYPES[RequestType.ACTION]
     if args.dry_run:
         ctx = actions.plan_context(settings)
-        outcome = jobs.perform(RequestType.ACTION, params, ctx)
-        _print_plan(outcome.changes, offline=settings.dry_run_only)
+        try:
+            job.plan(params, ctx)
+        except OrcError as exc:
+            _print_plan([c.text for c in ctx.changes], ctx.notes, settings.dry_run_only, problems_of(exc))
+            return 1
+        _print_plan([c.text for c in ctx.changes], ctx.notes, settings.dry_run_only)
         return 0
     if not settings.gh_token:
         raise ConfigError(["ORC_GH_OAUTH2_TOKEN: required to change GitHub (set it, or use --dry-run)"])
-    # Validate before anything is recorded or sent.
-    jobs.perform(RequestType.ACTION, params, actions.Context(settings, actions.PlanOps(settings)))
+    job.plan(params, Context(settings, World(settings, None), False))  # input checks, before anything is recorded
     return _run_request(settings, RequestType.ACTION, params)
 
 
-def _print_plan(changes: list[str], offline: bool) -> None:
-    print("Dry run: nothing was changed. These GitHub changes would be made, in order:")
+def _print_plan(changes: list[str], notes: list[str], offline: bool, problems: list[OrcError] | None = None) -> None:
+    if problems:
+        print("Dry run: this cannot run as it is. Nothing was changed.")
+        for problem in problems:
+            print(f"  problem: {user_message(problem)}")
+        if changes:
+            print("The GitHub changes it would make, in order:")
+    else:
+        print("Dry run: nothing was changed. These GitHub changes would be made, in order:")
     for number, change in enumerate(changes, 1):
         print(f"  {number}. {change}")
+    for note in notes:
+        print(f"  note: {note}")
     if offline:
         print("(GitHub was not consulted: ORC_GH_OAUTH2_TOKEN is not set.)")
 
@@ -191,6 +207,7 @@ def _run_request(settings: Settings, req_type: str, params: dict) -> int:
             req = workflow.create(req_type, user, params)
             workflow.approve_direct(req.id, user, "run from the command line")
             final = workflow.run_now(req.id)
+        workflow.bus.flush(10)  # progress lines first, then the result
         if final.state != Status.COMPLETED:
             raise OrcError(final.error or f"Request #{final.id} ended {final.state.label}.")
         result = final.result or {}
@@ -233,8 +250,10 @@ def run_rollover(args: argparse.Namespace, settings: Settings) -> int:
 
     proposal = _propose_rollover(Draft(RequestType.ROLLOVER, params), settings)
     if args.dry_run:
-        _print_plan(proposal.changes + proposal.notes, offline=False)
-        return 0
+        _print_plan(proposal.changes, proposal.notes, False, proposal.problems)
+        return 1 if proposal.problems else 0
+    if proposal.problems:
+        raise proposal.error
     if not settings.gh_token:
         raise ConfigError(["ORC_GH_OAUTH2_TOKEN: required to change GitHub (set it, or use --dry-run)"])
     return _run_request(settings, RequestType.ROLLOVER, proposal.params)

@@ -54,6 +54,7 @@ class Settings:
     gh_timeout: int = 30
     gh_max_retries: int = 6
     rollover_concurrency: int = 4
+    max_copy_mb: int = 2048
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -69,6 +70,7 @@ class Settings:
     timezone: str = "UTC"
     workers: int = 4
     lease_seconds: int = 60
+    shutdown_grace: int = 10
 
     zendesk_subdomain: str | None = None
     zendesk_email: str | None = None
@@ -125,6 +127,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "ORC_GH_TIMEOUT": ("gh_timeout", "posint"),
     "ORC_GH_MAX_RETRIES": ("gh_max_retries", "int"),
     "ORC_ROLLOVER_CONCURRENCY": ("rollover_concurrency", "concurrency"),
+    "ORC_MAX_COPY_MB": ("max_copy_mb", "posint"),
     "SLACK_BOT_TOKEN": ("slack_bot_token", "str"),
     "SLACK_SIGNING_SECRET": ("slack_signing_secret", "str"),
     "SLACK_APP_TOKEN": ("slack_app_token", "str"),
@@ -138,6 +141,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "ORC_TIMEZONE": ("timezone", "tz"),
     "ORC_WORKERS": ("workers", "posint"),
     "ORC_LEASE_SECONDS": ("lease_seconds", "posint"),
+    "ORC_SHUTDOWN_GRACE": ("shutdown_grace", "posint"),
     "ZENDESK_SUBDOMAIN": ("zendesk_subdomain", "name"),
     "ZENDESK_EMAIL": ("zendesk_email", "email"),
     "ZENDESK_API_TOKEN": ("zendesk_api_token", "str"),

@@ -6,7 +6,21 @@ scripts that catch them keep working.
 
 from __future__ import annotations
 
+import copy
+
 from orcoursetrion.redact import redact
+
+
+class Interrupted(BaseException):
+    """Work must stop now without failing the request (not an error: never caught as one)."""
+
+
+class LeaseLost(Interrupted):
+    """Another process owns this request now (our lease expired or was taken): stop quietly."""
+
+
+class ShuttingDown(Interrupted):
+    """This process is stopping: leave the request for the next one to resume."""
 
 
 class OrcError(Exception):
@@ -68,6 +82,14 @@ class GitHubNoTeamFound(GitHubException):
     """Named team not found in the organization."""
 
 
+class GitHubNoOrgFound(GitHubUnknownError):
+    """The organization does not exist, or the credentials cannot see it."""
+
+
+class GitHubRepoEmpty(GitHubException):
+    """The repository has no commits where some are needed (a copy, a branch)."""
+
+
 class GitHubAuthError(GitHubUnknownError):
     """GitHub refused the token (missing, wrong or lacking scopes)."""
 
@@ -84,8 +106,34 @@ class EdxError(OrcError):
     """The edX course listing API could not be read."""
 
 
+class UnsafeCourseContent(OrcError):
+    """The course repository's own content would steer the copy outside its bounds."""
+
+
+def preflight_error(problems: list[OrcError]) -> OrcError:
+    """One error for every problem a preflight found, typed as the first one (so callers
+    that catch `GitHubRepoExists` still do), its text naming each problem."""
+    unique: list[OrcError] = []
+    for problem in problems:
+        if all(str(p) != str(problem) for p in unique):
+            unique.append(problem)
+    if len(unique) == 1:
+        return unique[0]
+    combined = copy.copy(unique[0])
+    combined.args = ("; ".join(f"({n}) {user_message(p)}" for n, p in enumerate(unique, 1)),)
+    combined.preflight = unique
+    return combined
+
+
+def problems_of(exc: BaseException) -> list[OrcError]:
+    """The separate problems an error stands for (one, unless a preflight found several)."""
+    return list(getattr(exc, "preflight", None) or ([exc] if isinstance(exc, OrcError) else []))
+
+
 def user_message(exc: BaseException) -> str:
     """The one sentence shown to a Slack or CLI user for an error."""
+    if getattr(exc, "preflight", None):
+        return f"This cannot run until {len(exc.preflight)} problems are fixed: {exc}"
     if isinstance(exc, ConfigError):
         return "Configuration problem: " + "; ".join(exc.problems)
     if isinstance(exc, ValidationError):

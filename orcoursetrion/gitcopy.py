@@ -1,14 +1,17 @@
-"""History-free copies of a repository's default branch, with git run as argument lists.
+"""History-free copies of a repository's default branch, made on git objects alone.
 
-Credentials travel in git's environment config (`http.extraHeader`), never in a URL,
-on a command line or in a log line.
+The source is cloned bare (shallow, one branch): nothing is ever checked out, so no
+path in the course — a symlink, `..` in a name — can reach the file system. The new
+run's tree is built from the old one with `git mktree`, renaming the run's entries and
+replacing two blobs (`course.xml`, `policy.json`); every other entry keeps its blob and
+mode by construction. git runs as argument lists; credentials travel in git's
+environment config (`http.extraHeader`), never in a URL, on a command line or in a log.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -16,11 +19,15 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from orcoursetrion.errors import GitError
+from orcoursetrion.coursetree import Entry, Retarget, inspect, normalize_mode, rename_top_level_key, rewrite_course_xml
+from orcoursetrion.errors import GitError, UnsafeCourseContent
 from orcoursetrion.redact import redact
 
 GIT_TIMEOUT = 600
-_URL_NAME = re.compile(r"""(<course\b[^>]*?\burl_name\s*=\s*)(["'])(.*?)\2""", re.DOTALL)
+
+
+class GitPushFailed(GitError):
+    """The push failed; it may still have reached GitHub (look before trying again)."""
 
 
 def git_env(token: str | None, committer: dict[str, str] | None = None, home: str | None = None) -> dict[str, str]:
@@ -37,7 +44,15 @@ def git_env(token: str | None, committer: dict[str, str] | None = None, home: st
     )
     if home:
         env["HOME"] = home
-    pairs = [("credential.helper", ""), ("init.defaultBranch", "main"), ("advice.detachedHead", "false")]
+    pairs = [
+        ("credential.helper", ""),
+        ("init.defaultBranch", "main"),
+        ("advice.detachedHead", "false"),
+        ("protocol.allow", "never"),
+        ("protocol.http.allow", "always"),
+        ("protocol.https.allow", "always"),
+        ("core.hooksPath", os.devnull),
+    ]
     if token:
         basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
         pairs.append(("http.extraHeader", f"Authorization: Basic {basic}"))
@@ -57,51 +72,89 @@ def git_env(token: str | None, committer: dict[str, str] | None = None, home: st
     return env
 
 
-def run_git(args: list[str], env: dict[str, str], cwd: str | Path | None = None) -> str:
+def run_git(args: list[str], env: dict[str, str], cwd: str | Path | None = None, input: bytes | None = None) -> bytes:
     """Run `git *args`; raise GitError with git's own (redacted) complaint on failure."""
+    command = args[2] if args[:1] == ["--git-dir"] and len(args) > 2 else args[0]
     try:
         done = subprocess.run(
-            ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False
+            ["git", *args], cwd=cwd, env=env, input=input, capture_output=True, timeout=GIT_TIMEOUT, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GitError(f"git {args[0]} could not run ({type(exc).__name__})") from None
+        raise GitError(f"git {command} could not run ({type(exc).__name__})") from None
     if done.returncode != 0:
-        lines = [line for line in (done.stderr or done.stdout).strip().splitlines() if line.strip()]
+        text = (done.stderr or done.stdout).decode("utf-8", errors="replace")
+        lines = [line for line in text.strip().splitlines() if line.strip()]
         reason = lines[-1] if lines else f"exit status {done.returncode}"
-        raise GitError(redact(f"git {args[0]} failed: {reason}"))
+        raise GitError(redact(f"git {command} failed: {reason}"))
     return done.stdout
 
 
-def rewrite_course_xml(text: str, new_url_name: str) -> tuple[str, str | None]:
-    """Set the root `<course url_name=...>` to the new run; returns (text, old url_name)."""
-    match = _URL_NAME.search(text)
-    if not match:
-        return text, None
-    old = match.group(3)
-    start, end = match.span(3)
-    return text[:start] + new_url_name + text[end:], old
+class LocalTree:
+    """A `TreeReader` (and writer) over a bare repository on disk."""
+
+    def __init__(self, gitdir: Path, env: dict[str, str]) -> None:
+        self.gitdir, self.env = gitdir, env
+
+    def git(self, *args: str, input: bytes | None = None) -> bytes:
+        return run_git(["--git-dir", str(self.gitdir), *args], self.env, input=input)
+
+    def entries(self, tree: str) -> dict[str, Entry]:
+        out: dict[str, Entry] = {}
+        for record in self.git("ls-tree", "-z", tree).split(b"\0"):
+            if not record:
+                continue
+            meta, _, name = record.partition(b"\t")
+            mode, kind, sha = meta.decode().split()
+            entry = Entry(name.decode("utf-8", errors="surrogateescape"), normalize_mode(mode), kind, sha)
+            out[entry.name] = entry
+        return out
+
+    def blob(self, sha: str, limit: int) -> bytes:
+        size = int(self.git("cat-file", "-s", sha).strip())
+        if size > limit:
+            raise UnsafeCourseContent(f"a course file is {size} bytes, more than the {limit} allowed")
+        return self.git("cat-file", "blob", sha)
+
+    def write_blob(self, data: bytes) -> str:
+        return self.git("hash-object", "-w", "--stdin", input=data).decode().strip()
+
+    def write_tree(self, entries: dict[str, Entry]) -> str:
+        lines = b"".join(
+            f"{e.mode} {e.type} {e.sha}\t".encode() + e.name.encode("utf-8", errors="surrogateescape") + b"\0"
+            for e in entries.values()
+        )
+        return self.git("mktree", "-z", input=lines).decode().strip()
 
 
-def retarget_run(root: Path, new_url_name: str) -> list[str]:
-    """Point a checked-out XML course at a new run: course.xml's url_name and the files
-    edX finds by it (`course/{old}.xml`, `policies/{old}/`); returns what changed."""
-    changes: list[str] = []
-    course_xml = root / "course.xml"
-    if not course_xml.is_file():
-        return changes
-    text, old = rewrite_course_xml(course_xml.read_text(encoding="utf-8"), new_url_name)
-    if old is None or old == new_url_name:
-        return changes
-    course_xml.write_text(text, encoding="utf-8")
-    changes.append(f"course.xml url_name {old} -> {new_url_name}")
-    for old_path, new_path in (
-        (root / "course" / f"{old}.xml", root / "course" / f"{new_url_name}.xml"),
-        (root / "policies" / old, root / "policies" / new_url_name),
-    ):
-        if old_path.exists() and not new_path.exists():
-            old_path.rename(new_path)
-            changes.append(f"{old_path.relative_to(root)} -> {new_path.relative_to(root)}")
-    return changes
+def retargeted_tree(repo: LocalTree, root: str, plan: Retarget) -> str:
+    """The root tree of the new run: the old tree with the run's entries moved (same
+    blobs and modes) and the two retargeted blobs replaced."""
+    if not plan.needed:
+        return root
+    top = repo.entries(root)
+    xml_entry = top["course.xml"]
+    text, _ = rewrite_course_xml(repo.blob(xml_entry.sha, 1 << 20).decode("utf-8"), plan.new)
+    top["course.xml"] = Entry("course.xml", xml_entry.mode, "blob", repo.write_blob(text.encode("utf-8")))
+    if plan.course_file:
+        course = repo.entries(top["course"].sha)
+        moved = course.pop(f"{plan.old}.xml")
+        course[f"{plan.new}.xml"] = Entry(f"{plan.new}.xml", moved.mode, moved.type, moved.sha)
+        top["course"] = Entry("course", top["course"].mode, "tree", repo.write_tree(course))
+    if plan.policies_dir:
+        policies = repo.entries(top["policies"].sha)
+        moved = policies.pop(plan.old)
+        sha = moved.sha
+        if plan.policy_key:
+            run = repo.entries(moved.sha)
+            policy = run["policy.json"]
+            renamed = rename_top_level_key(
+                repo.blob(policy.sha, 4 << 20).decode("utf-8"), f"course/{plan.old}", f"course/{plan.new}"
+            )
+            run["policy.json"] = Entry("policy.json", policy.mode, "blob", repo.write_blob(renamed.encode("utf-8")))
+            sha = repo.write_tree(run)
+        policies[plan.new] = Entry(plan.new, moved.mode, "tree", sha)
+        top["policies"] = Entry("policies", top["policies"].mode, "tree", repo.write_tree(policies))
+    return repo.write_tree(top)
 
 
 def history_free_copy(
@@ -111,41 +164,42 @@ def history_free_copy(
     token: str | None,
     committer: dict[str, str],
     message: str,
-    transform: Callable[[Path], list[str]] | None = None,
+    new_url_name: str | None = None,
+    expect_sha: str | None = None,
     push_guard: Callable[[], AbstractContextManager] = nullcontext,
-) -> tuple[str, list[str]]:
-    """Copy `branch` of src into the empty dst as one fresh commit; returns (sha, changes).
+) -> tuple[str, Retarget | None]:
+    """Copy `branch` of src into the empty dst as one fresh commit, retargeted to run
+    `new_url_name` when given; returns (new commit sha, what was retargeted).
 
-    The push runs inside `push_guard()` so the caller can hold a paced write slot.
+    The content is checked again on the clone (it may have moved since the plan), and
+    with `expect_sha` a source that moved at all is refused. The push runs inside
+    `push_guard()` so the caller can hold a paced write slot.
     """
     tmp = tempfile.mkdtemp(prefix="orc-copy-")
     try:
         env = git_env(token, committer, home=tmp)
-        work = Path(tmp) / "work"
+        gitdir = Path(tmp) / "src.git"
         run_git(
-            [
-                "clone",
-                "--quiet",
-                "--depth",
-                "1",
-                "--single-branch",
-                "--no-tags",
-                "--branch",
-                branch,
-                "--",
-                src_url,
-                str(work),
-            ],
+            ["clone", "--quiet", "--bare", "--depth", "1", "--single-branch", "--no-tags", "--branch", branch, "--"]
+            + [src_url, str(gitdir)],
             env,
         )
-        shutil.rmtree(work / ".git")
-        changes = transform(work) if transform else []
-        run_git(["init", "--quiet", f"--initial-branch={branch}"], env, cwd=work)
-        run_git(["add", "--all"], env, cwd=work)
-        run_git(["commit", "--quiet", "--allow-empty", "--no-verify", "-m", message], env, cwd=work)
-        sha = run_git(["rev-parse", "HEAD"], env, cwd=work).strip()
+        repo = LocalTree(gitdir, env)
+        head = repo.git("rev-parse", "--verify", "HEAD^{commit}").decode().strip()
+        if expect_sha and head != expect_sha:
+            raise GitError(
+                f"the old run's {branch} branch moved since the plan was made ({expect_sha[:8]} → {head[:8]}); "
+                "Retry plans again"
+            )
+        root = repo.git("rev-parse", f"{head}^{{tree}}").decode().strip()
+        plan = inspect(repo, root, new_url_name) if new_url_name else None
+        tree = retargeted_tree(repo, root, plan) if plan else root
+        sha = repo.git("commit-tree", tree, "-m", message).decode().strip()
         with push_guard():
-            run_git(["push", "--quiet", "--", dst_url, f"HEAD:refs/heads/{branch}"], env, cwd=work)
-        return sha, changes
+            try:
+                run_git(["--git-dir", str(gitdir), "push", "--quiet", "--", dst_url, f"{sha}:refs/heads/{branch}"], env)
+            except GitError as exc:
+                raise GitPushFailed(str(exc)) from None
+        return sha, plan
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,21 +1,28 @@
-"""A thin client over PyGithub: one pacing and retry policy, typed errors, teams by slug.
+"""A thin GitHub client over PyGithub's requester: the documented routes, plain JSON,
+one pacing and retry policy, typed errors.
 
-PyGithub's own throttling and retries are switched off so that `Pacer` is the only
-policy: writes are admitted under GitHub's secondary limits, `Retry-After` and
-rate-limit resets pause every thread, and transient failures are retried with backoff.
+Every request goes to a route of GitHub's OpenAPI description (teams by slug,
+`/orgs/{org}/teams/{team_slug}/...`, never PyGithub's `/organizations/{id}/team/{id}`),
+with `X-GitHub-Api-Version: 2022-11-28`. PyGithub's own throttling and retries are
+switched off so that `Pacer` is the only policy: writes are admitted under GitHub's
+secondary limits, `Retry-After` and rate-limit resets pause every thread, and transient
+failures are retried with backoff.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
+import re
+import threading
+import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
-from github import Auth, Github, GithubException, InputGitAuthor
-from github.Repository import Repository
-from github.Team import Team
+from github import Auth, Github, GithubException
 
 from orcoursetrion.errors import (
     GitHubAuthError,
@@ -30,13 +37,15 @@ from orcoursetrion.redact import install_log_redaction, redact
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+API_VERSION = "2022-11-28"
 REPO_JSON = "application/vnd.github.v3.repository+json"
 MAX_RATE_LIMIT_WAITS = 12
 MAX_SECONDARY_WAIT = 15 * 60.0
+_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
 class TransientGitHubError(GitHubUnknownError):
-    """A write may or may not have happened (5xx, timeout): retry the whole idempotent step."""
+    """A write may or may not have happened (5xx, timeout): look again before retrying it."""
 
 
 def _header(headers: dict | None, name: str) -> str | None:
@@ -50,8 +59,13 @@ def _message(exc: GithubException) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
     text = data.get("message") or exc.message or ""
     errors = data.get("errors") or []
-    details = "; ".join(e.get("message") or e.get("code", "") for e in errors if isinstance(e, dict))
+    details = "; ".join(str(e.get("message") or e.get("code", "")) if isinstance(e, dict) else str(e) for e in errors)
     return redact(f"{exc.status} {text}" + (f" ({details})" if details else ""))
+
+
+def _p(value: str) -> str:
+    """One URL path segment."""
+    return quote(value, safe="")
 
 
 def rate_limit_delay(exc: GithubException, attempt: int) -> float | None:
@@ -66,11 +80,8 @@ def rate_limit_delay(exc: GithubException, attempt: int) -> float | None:
         except ValueError:
             pass
     if _header(headers, "x-ratelimit-remaining") == "0":
-        reset = _header(headers, "x-ratelimit-reset")
         try:
-            import time
-
-            return max(1.0, float(reset) - time.time() + 1.0)
+            return max(1.0, float(_header(headers, "x-ratelimit-reset")) - time.time() + 1.0)
         except (TypeError, ValueError):
             return 60.0
     message = str((exc.data or {}).get("message", "") if isinstance(exc.data, dict) else "").lower()
@@ -81,16 +92,25 @@ def rate_limit_delay(exc: GithubException, attempt: int) -> float | None:
 
 
 class GitHub:
-    """GitHub REST access for the actions; methods say what they change and raise typed errors."""
+    """GitHub REST access for the operations; methods say what they read or change."""
 
-    def __init__(self, api_url: str, token: str | None, pacer: Pacer, timeout: int = 30, max_retries: int = 6):
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None,
+        pacer: Pacer,
+        timeout: int = 30,
+        max_retries: int = 6,
+        auth: Auth.Auth | None = None,
+    ):
         install_log_redaction()  # PyGithub's debug log carries hook URLs with passwords
+        self._token = token
         self.api_url = api_url.rstrip("/")
         self.pacer = pacer
         self.max_retries = max_retries
         self._gh = Github(
             base_url=self.api_url,
-            auth=Auth.Token(token) if token else None,
+            auth=auth or (Auth.Token(token) if token else None),
             timeout=timeout,
             retry=None,
             seconds_between_requests=None,
@@ -98,24 +118,34 @@ class GitHub:
             per_page=100,
             user_agent="orcoursetrion",
             lazy=True,
+            api_version=API_VERSION,
         )
         self._login: str | None = None
+        self.stop: threading.Event | None = None  # set by a stopping runner: waits end at once
 
     def close(self) -> None:
         self._gh.close()
+
+    def git_token(self) -> str | None:
+        """The credential git uses over HTTPS for this account."""
+        return self._token
+
+    @property
+    def host(self) -> str:
+        return self.api_url.split("://", 1)[-1].split("/", 1)[0]
 
     # -- the policy ---------------------------------------------------------------------------
     def call(self, fn: Callable[[], T], *, write: bool, idempotent: bool = True) -> T:
         """Run one request under the pacing policy; retry rate limits and transient failures.
 
         A non-idempotent write that fails transiently raises TransientGitHubError: the
-        caller's step checks the world again before trying once more.
+        caller looks at GitHub again before trying once more.
         """
         limited = 0
         transient = 0
         while True:
             try:
-                with self.pacer.slot(write):
+                with self.pacer.slot(write, self.stop):
                     return fn()
             except GithubException as exc:
                 delay = rate_limit_delay(exc, limited)
@@ -142,85 +172,104 @@ class GitHub:
                     if transient <= self.max_retries:
                         self._backoff(transient, type(exc).__name__)
                         continue
-                raise TransientGitHubError(f"network error talking to GitHub ({type(exc).__name__})") from None
+                raise TransientGitHubError(
+                    f"GitHub at {self.host} did not answer ({type(exc).__name__}) after {transient} retries"
+                ) from None
 
     def _backoff(self, attempt: int, why: str) -> None:
         delay = min(30.0, 0.5 * (2 ** (attempt - 1))) * (0.5 + random.random() / 2)
-        log.warning("GitHub transient error (%s); retry %d in %.1f s", why, attempt, delay)
-        self.pacer.clock.sleep(delay)
+        log.info("GitHub transient error (%s); retry %d in %.1f s", why, attempt, delay)
+        self.pacer.sleep(delay, "GitHub answered with an error; retrying", self.stop)
 
-    def read(self, fn: Callable[[], T]) -> T:
-        return self.call(fn, write=False)
+    def _request(
+        self,
+        verb: str,
+        path: str,
+        *,
+        input: Any = None,
+        params: dict | None = None,
+        headers: dict | None = None,
+        idempotent: bool = True,
+    ) -> tuple[dict, Any]:
+        write = verb != "GET"
+        return self.call(
+            lambda: self._gh.requester.requestJsonAndCheck(verb, path, parameters=params, headers=headers, input=input),
+            write=write,
+            idempotent=idempotent,
+        )
 
-    def write(self, fn: Callable[[], T], idempotent: bool = True) -> T:
-        return self.call(fn, write=True, idempotent=idempotent)
-
-    # -- reads ----------------------------------------------------------------------------------
-    def me(self) -> str:
-        """Login of the token's account (cached)."""
-        if self._login is None:
-            self._login = self.read(lambda: self._gh.get_user().login)
-        return self._login
-
-    def repo(self, org: str, name: str) -> Repository | None:
-        """The repo, or None when GitHub answers 404."""
+    def _get(self, path: str, params: dict | None = None, headers: dict | None = None) -> Any | None:
+        """GET a resource; None when GitHub answers 404."""
         try:
-            repo = self._gh.get_repo(f"{org}/{name}")
-            self.read(repo.complete)
-            return repo
+            return self._request("GET", path, params=params, headers=headers)[1]
         except GithubException as exc:
             if exc.status == 404:
                 return None
             raise GitHubUnknownError(_message(exc)) from None
 
-    def require_repo(self, org: str, name: str) -> Repository:
+    def _paged(self, path: str) -> list:
+        """Every item of a list route, following GitHub's `Link: rel="next"`."""
+        out: list = []
+        url: str | None = path
+        params: dict | None = {"per_page": 100}
+        while url:
+            try:
+                headers, data = self._request("GET", url, params=params)
+            except GithubException as exc:
+                raise GitHubUnknownError(_message(exc)) from None
+            out.extend(data or [])
+            match = _NEXT.search(_header(headers, "link") or "")
+            url, params = (match.group(1) if match else None), None
+        return out
+
+    def _write(self, verb: str, path: str, input: Any = None, idempotent: bool = True) -> Any:
+        try:
+            return self._request(verb, path, input=input, idempotent=idempotent)[1]
+        except GithubException as exc:
+            raise GitHubUnknownError(_message(exc)) from None
+
+    # -- reads ----------------------------------------------------------------------------------
+    def me(self) -> str:
+        """Login of the account the credentials act as (cached)."""
+        if self._login is None:
+            data = self._get("/user")
+            if not data:
+                raise GitHubAuthError("GitHub did not say which account the token belongs to")
+            self._login = data["login"]
+        return self._login
+
+    def org(self, org: str) -> dict | None:
+        return self._get(f"/orgs/{_p(org)}")
+
+    def repo(self, org: str, name: str) -> dict | None:
+        """GitHub's repo JSON, or None when it does not exist."""
+        return self._get(f"/repos/{_p(org)}/{_p(name)}")
+
+    def require_repo(self, org: str, name: str) -> dict:
         repo = self.repo(org, name)
         if repo is None:
             raise GitHubRepoDoesNotExist(f"{org}/{name}")
         return repo
 
-    def team(self, org: str, name_or_slug: str) -> Team | None:
-        """Find a team by slug (`GET /orgs/{org}/teams/{slug}`): one request, whatever the org's size."""
-        try:
-            team = self._gh.get_organization(org).get_team_by_slug(team_slug(name_or_slug))
-            self.read(team.complete)
-            return team
-        except GithubException as exc:
-            if exc.status == 404:
-                return None
-            raise GitHubUnknownError(_message(exc)) from None
+    def team(self, org: str, name_or_slug: str) -> dict | None:
+        """A team by slug (`GET /orgs/{org}/teams/{slug}`): one request, whatever the org's size."""
+        return self._get(f"/orgs/{_p(org)}/teams/{_p(team_slug(name_or_slug))}")
 
-    def require_team(self, org: str, name_or_slug: str) -> Team:
+    def require_team(self, org: str, name_or_slug: str) -> dict:
         team = self.team(org, name_or_slug)
         if team is None:
             raise GitHubNoTeamFound(f"{name_or_slug} in {org}")
         return team
 
-    def user_exists(self, login: str) -> bool:
-        try:
-            self.read(lambda: self._gh.get_user(login).login)
-            return True
-        except GithubException as exc:
-            if exc.status == 404:
-                return False
-            raise GitHubUnknownError(_message(exc)) from None
-
-    def team_members(self, team: Team) -> list[str]:
+    def team_members(self, org: str, slug: str) -> list[str]:
         """Logins on the team (members and maintainers)."""
-        return self._checked(lambda: [u.login for u in team.get_members()])
+        return [u["login"] for u in self._paged(f"/orgs/{_p(org)}/teams/{_p(slug)}/members")]
 
-    def team_permission(self, team: Team, repo: Repository) -> str | None:
+    def team_permission(self, org: str, slug: str, owner: str, repo: str) -> str | None:
         """The team's role on the repo ('pull', 'push', 'admin'...), None without access."""
-        try:
-            _, data = self.read(
-                lambda: self._gh.requester.requestJsonAndCheck(
-                    "GET", f"{team.url}/repos/{repo.full_name}", headers={"Accept": REPO_JSON}
-                )
-            )
-        except GithubException as exc:
-            if exc.status == 404:
-                return None
-            raise GitHubUnknownError(_message(exc)) from None
+        data = self._get(
+            f"/orgs/{_p(org)}/teams/{_p(slug)}/repos/{_p(owner)}/{_p(repo)}", headers={"Accept": REPO_JSON}
+        )
         if not isinstance(data, dict):
             return None
         role = data.get("role_name")
@@ -232,130 +281,120 @@ class GitHub:
                 return name
         return None
 
-    def hooks(self, repo: Repository) -> list:
-        return self._checked(lambda: list(repo.get_hooks()))
+    def user_exists(self, login: str) -> bool:
+        return self._get(f"/users/{_p(login)}") is not None
 
-    def file_text(self, repo: Repository, path: str, ref: str | None = None) -> str | None:
-        """Text of a file on the default branch (or `ref`), None if missing or the repo is empty."""
-        try:
-            kwargs = {"ref": ref} if ref else {}
-            content = self.read(lambda: repo.get_contents(path, **kwargs))
-        except GithubException as exc:
-            if exc.status in (404, 409):
-                return None
-            raise GitHubUnknownError(_message(exc)) from None
-        if isinstance(content, list):
-            return None
-        return content.decoded_content.decode("utf-8", errors="replace")
+    def hooks(self, org: str, name: str) -> list[dict]:
+        return self._paged(f"/repos/{_p(org)}/{_p(name)}/hooks")
 
-    def branch_sha(self, repo: Repository, branch: str) -> str | None:
+    def branch_sha(self, org: str, name: str, branch: str) -> str | None:
         """Head commit of a branch, None if the branch (or any commit) does not exist."""
         try:
-            ref = self.read(lambda: repo.get_git_ref(f"heads/{branch}"))
-            return ref.object.sha
+            data = self._request("GET", f"/repos/{_p(org)}/{_p(name)}/git/ref/heads/{quote(branch)}")[1]
         except GithubException as exc:
             if exc.status in (404, 409):
                 return None
             raise GitHubUnknownError(_message(exc)) from None
+        obj = (data or {}).get("object") or {}
+        return obj.get("sha")
 
-    def recent_commits(self, repo: Repository, limit: int = 100) -> list[dict] | None:
-        """Up to `limit` newest commits as dicts; None for an empty repository (409)."""
+    def commits(self, org: str, name: str, limit: int = 2) -> list[dict] | None:
+        """Up to `limit` newest commits of the default branch; None for an empty repository."""
         try:
-
-            def fetch():
-                out = []
-                for commit in repo.get_commits():
-                    git = commit.commit
-                    out.append(
-                        {
-                            "sha": commit.sha,
-                            "message": git.message,
-                            "author_name": git.author.name if git.author else None,
-                            "committer_name": git.committer.name if git.committer else None,
-                        }
-                    )
-                    if len(out) >= limit:
-                        break
-                return out
-
-            return self.read(fetch)
+            data = self._request("GET", f"/repos/{_p(org)}/{_p(name)}/commits", params={"per_page": limit})[1]
         except GithubException as exc:
             if exc.status == 409:
                 return None
             raise GitHubUnknownError(_message(exc)) from None
+        return [
+            {
+                "sha": c["sha"],
+                "message": (c.get("commit") or {}).get("message") or "",
+                "author_name": ((c.get("commit") or {}).get("author") or {}).get("name"),
+            }
+            for c in (data or [])[:limit]
+        ]
+
+    def tree(self, org: str, name: str, sha: str) -> list[dict]:
+        """One level of a git tree: entries with path, mode, type, sha, size."""
+        data = self._get(f"/repos/{_p(org)}/{_p(name)}/git/trees/{_p(sha)}")
+        if data is None:
+            raise GitHubUnknownError(f"tree {sha} of {org}/{name} not found")
+        return list(data.get("tree") or [])
+
+    def commit_tree(self, org: str, name: str, sha: str) -> str:
+        data = self._get(f"/repos/{_p(org)}/{_p(name)}/git/commits/{_p(sha)}")
+        if data is None:
+            raise GitHubUnknownError(f"commit {sha} of {org}/{name} not found")
+        return data["tree"]["sha"]
+
+    def blob(self, org: str, name: str, sha: str) -> bytes:
+        data = self._get(f"/repos/{_p(org)}/{_p(name)}/git/blobs/{_p(sha)}")
+        if data is None:
+            raise GitHubUnknownError(f"blob {sha} of {org}/{name} not found")
+        return base64.b64decode(data.get("content") or "")
+
+    def file_exists(self, org: str, name: str, path: str) -> bool:
+        """Whether `path` is on the default branch (False for an empty repository)."""
+        try:
+            self._request("GET", f"/repos/{_p(org)}/{_p(name)}/contents/{quote(path)}")
+            return True
+        except GithubException as exc:
+            if exc.status in (404, 409):
+                return False
+            raise GitHubUnknownError(_message(exc)) from None
 
     # -- writes ---------------------------------------------------------------------------------
-    def create_repo(self, org: str, name: str, description: str | None) -> Repository:
-        kwargs = {"private": True}
+    def create_repo(self, org: str, name: str, description: str | None) -> dict:
+        body: dict[str, Any] = {"name": name, "private": True}
         if description:
-            kwargs["description"] = description
-        return self._checked(
-            lambda: self._gh.get_organization(org).create_repo(name, **kwargs), write=True, idempotent=False
-        )
+            body["description"] = description
+        return self._write("POST", f"/orgs/{_p(org)}/repos", body, idempotent=False)
 
-    def create_team(self, org: str, name: str, permission: str) -> Team:
-        return self._checked(
-            lambda: self._gh.get_organization(org).create_team(name, permission=permission, privacy="closed"),
-            write=True,
-            idempotent=False,
-        )
+    def create_team(self, org: str, name: str, permission: str) -> dict:
+        body = {"name": name, "permission": permission, "privacy": "closed"}
+        return self._write("POST", f"/orgs/{_p(org)}/teams", body, idempotent=False)
 
-    def grant(self, team: Team, repo: Repository, permission: str) -> None:
+    def grant(self, org: str, slug: str, owner: str, repo: str, permission: str) -> None:
         """Give the team `permission` on the repo; the permission is always sent explicitly."""
-        url = f"{team.url}/repos/{repo.full_name}"
-        self._checked(
-            lambda: self._gh.requester.requestJsonAndCheck("PUT", url, input={"permission": permission}),
-            write=True,
-        )
+        self._write("PUT", f"/orgs/{_p(org)}/teams/{_p(slug)}/repos/{_p(owner)}/{_p(repo)}", {"permission": permission})
 
-    def add_member(self, team: Team, login: str) -> None:
-        self._checked(
-            lambda: self._gh.requester.requestJsonAndCheck(
-                "PUT", f"{team.url}/memberships/{login}", input={"role": "member"}
-            ),
-            write=True,
-        )
+    def add_member(self, org: str, slug: str, login: str) -> None:
+        self._write("PUT", f"/orgs/{_p(org)}/teams/{_p(slug)}/memberships/{_p(login)}", {"role": "member"})
 
-    def remove_member(self, team: Team, login: str) -> None:
+    def remove_member(self, org: str, slug: str, login: str) -> None:
         try:
-            self.write(lambda: self._gh.requester.requestJsonAndCheck("DELETE", f"{team.url}/memberships/{login}"))
+            self._request("DELETE", f"/orgs/{_p(org)}/teams/{_p(slug)}/memberships/{_p(login)}")
         except GithubException as exc:
             if exc.status != 404:  # already gone
                 raise GitHubUnknownError(_message(exc)) from None
 
-    def create_hook(self, repo: Repository, url: str):
+    def create_hook(self, org: str, name: str, url: str) -> dict:
         """A form-type web hook for push events, as the original tool made them."""
-        return self._checked(
-            lambda: repo.create_hook("web", {"url": url, "content_type": "form"}, events=["push"], active=True),
-            write=True,
-            idempotent=False,
-        )
+        body = {"name": "web", "config": {"url": url, "content_type": "form"}, "events": ["push"], "active": True}
+        return self._write("POST", f"/repos/{_p(org)}/{_p(name)}/hooks", body, idempotent=False)
 
-    def delete_hook(self, hook) -> None:
+    def delete_hook(self, org: str, name: str, hook_id: int) -> None:
         try:
-            self.write(hook.delete)
+            self._request("DELETE", f"/repos/{_p(org)}/{_p(name)}/hooks/{int(hook_id)}")
         except GithubException as exc:
             if exc.status != 404:
                 raise GitHubUnknownError(_message(exc)) from None
 
-    def create_file(self, repo: Repository, path: str, content: str, message: str, committer: dict) -> None:
-        author = InputGitAuthor(committer["name"], committer["email"])
-        self._checked(
-            lambda: repo.create_file(path, message, content, committer=author, author=author),
-            write=True,
-            idempotent=False,
-        )
+    def create_file(self, org: str, name: str, path: str, content: str, message: str, committer: dict) -> str:
+        """Commit a new file to the default branch; returns the commit sha."""
+        body = {
+            "message": message,
+            "content": base64.b64encode(content.encode()).decode(),
+            "committer": committer,
+            "author": committer,
+        }
+        data = self._write("PUT", f"/repos/{_p(org)}/{_p(name)}/contents/{quote(path)}", body, idempotent=False)
+        return ((data or {}).get("commit") or {}).get("sha", "")
 
-    def create_branch(self, repo: Repository, branch: str, sha: str) -> None:
-        self._checked(lambda: repo.create_git_ref(f"refs/heads/{branch}", sha), write=True, idempotent=False)
+    def create_branch(self, org: str, name: str, branch: str, sha: str) -> None:
+        body = {"ref": f"refs/heads/{branch}", "sha": sha}
+        self._write("POST", f"/repos/{_p(org)}/{_p(name)}/git/refs", body, idempotent=False)
 
-    def set_default_branch(self, repo: Repository, branch: str) -> None:
-        self._checked(lambda: repo.edit(default_branch=branch), write=True)
-
-    # -- helpers --------------------------------------------------------------------------------
-    def _checked(self, fn: Callable[[], T], write: bool = False, idempotent: bool = True) -> T:
-        """`call`, with GitHub's own errors turned into GitHubUnknownError (secrets masked)."""
-        try:
-            return self.call(fn, write=write, idempotent=idempotent)
-        except GithubException as exc:
-            raise GitHubUnknownError(_message(exc)) from None
+    def set_default_branch(self, org: str, name: str, branch: str) -> dict:
+        return self._write("PATCH", f"/repos/{_p(org)}/{_p(name)}", {"default_branch": branch})

@@ -1,18 +1,22 @@
-"""What each request type does, on any context: with PlanOps it yields the plan shown
-before confirming, with LiveOps it makes the change. One function per type, so the
-plan and the execution can never disagree."""
+"""Job types, one declaration each: what a request of that type does (the same action
+code for its plan and its run), how it is described, and what it records in the store."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from orcoursetrion import actions
-from orcoursetrion.actions import STUDIO, XML, Context
+from orcoursetrion.actions import STUDIO, XML
 from orcoursetrion.errors import ValidationError
 from orcoursetrion.lifecycle import RequestType
 from orcoursetrion.naming import repo_name
+from orcoursetrion.operations import Context
 from orcoursetrion.store import Store
+
+if TYPE_CHECKING:
+    from orcoursetrion.runner import JobRun
 
 
 @dataclass
@@ -23,9 +27,47 @@ class Outcome:
     repos: list[dict] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def as_result(self) -> dict:
         return {"message": self.message, "repos": self.repos, "changes": self.changes, "links": self.links}
+
+
+Act = Callable[[dict, Context], str]
+Record = Callable[[Store, dict, Context, int | None], None]
+
+
+@dataclass(frozen=True)
+class JobType:
+    """One kind of request. `act` runs the actions on a context (a plan or live); batch
+    types give `run` instead and drive their own contexts."""
+
+    name: str
+    describe: Callable[[dict], str]
+    act: Act | None = None
+    record: Record | None = None
+    run: Callable[[JobRun], Outcome] | None = None
+
+    def plan(self, params: dict, ctx: Context) -> Outcome:
+        return outcome(self.act(params, ctx), ctx)
+
+    def execute(self, run: JobRun) -> Outcome:
+        if self.run is not None:
+            return self.run(run)
+        ctx = run.context()
+        result = outcome(self.act(run.request.params, ctx), ctx)
+        if self.record is not None:
+            self.record(run.store, run.request.params, ctx, run.request.id)
+        return result
+
+
+def outcome(message: str, ctx: Context) -> Outcome:
+    repos = [{"full_name": r.full_name, "html_url": ctx.world.repo_json(r)["html_url"]} for r in ctx.touched]
+    links = [r["html_url"] for r in repos] + ctx.links
+    return Outcome(message, repos, [c.text for c in ctx.changes], links, list(ctx.notes))
+
+
+# -- new ------------------------------------------------------------------------------------------
 
 
 def _new(params: dict, ctx: Context) -> str:
@@ -41,6 +83,27 @@ def _new(params: dict, ctx: Context) -> str:
     return f"New {kind} course {params['course']} {params['term']} is ready"
 
 
+def _describe_new(params: dict) -> str:
+    kind = "Studio" if params.get("kind") == STUDIO else "XML"
+    return f"New {kind} course {params['course']} {params['term']}"
+
+
+def _record_new(store: Store, params: dict, ctx: Context, request_id: int | None) -> None:
+    save_run(
+        store,
+        ctx,
+        params,
+        params["term"],
+        params.get("members"),
+        request_id,
+        title=params.get("title"),
+        description=params.get("description"),
+    )
+
+
+# -- rerun ----------------------------------------------------------------------------------------
+
+
 def _rerun(params: dict, ctx: Context) -> str:
     actions.rerun_course(
         params["course"],
@@ -54,6 +117,19 @@ def _rerun(params: dict, ctx: Context) -> str:
     return f"{params['course']} rerun from {params['term']} into {params['new_term']} is ready"
 
 
+def _describe_rerun(params: dict) -> str:
+    return f"Rerun {params['course']} {params['term']} → {params['new_term']}"
+
+
+def record_rerun(store: Store, params: dict, ctx: Context, request_id: int | None) -> None:
+    if store.find_run(params["course"], params["term"]) is None:
+        save_run(store, ctx, params, params["term"], None, None)
+    save_run(store, ctx, params, params["new_term"], params.get("members"), request_id)
+
+
+# -- release --------------------------------------------------------------------------------------
+
+
 def _release(params: dict, ctx: Context) -> str:
     changed = actions.move_to_production(params["course"], params["term"], kind=params.get("kind"), ctx=ctx)
     if not changed:
@@ -61,10 +137,25 @@ def _release(params: dict, ctx: Context) -> str:
     return f"{params['course']} {params['term']} moved to production"
 
 
+def _record_release(store: Store, params: dict, ctx: Context, request_id: int | None) -> None:
+    if store.find_run(params["course"], params["term"]) is None:
+        save_run(store, ctx, params, params["term"], None, None)
+    store.mark_released(params["course"], params["term"])
+
+
+# -- team -----------------------------------------------------------------------------------------
+
+
 def _team(params: dict, ctx: Context) -> str:
     actions.set_team(params["course"], params["term"], params["members"], kind=params.get("kind"), ctx=ctx)
     return f"Team of {params['course']} {params['term']} is now {', '.join(params['members'])}"
 
+
+def _record_team(store: Store, params: dict, ctx: Context, request_id: int | None) -> None:
+    save_run(store, ctx, params, params["term"], params["members"], None)
+
+
+# -- the original CLI actions, run through the same lifecycle ---------------------------------------
 
 ORIGINAL_ACTIONS: dict[str, Callable] = {
     "create_export_repo": actions.create_export_repo,
@@ -77,9 +168,18 @@ ORIGINAL_ACTIONS: dict[str, Callable] = {
     "rerun_xml_course": actions.rerun_xml_course,
 }
 
+ACTION_MESSAGES = {
+    "create_export_repo": "Newly created repository for exports created at",
+    "rerun_studio": "Web hooks removed from old repository and newly created repository for exports created at",
+    "release_studio": "Added production Web hooks to course at",
+    "create_xml_repo": "Newly created repository for XML course created at",
+    "release_xml": "Added production Web hooks to course at",
+    "put_team": "Team successfully modified/created:",
+    "rerun_xml_course": "Rerun copied without history into a new repository at",
+}
+
 
 def _action(params: dict, ctx: Context) -> str:
-    """An original CLI action run through the request lifecycle."""
     name = params["action"]
     fn = ORIGINAL_ACTIONS.get(name)
     if fn is None:
@@ -92,82 +192,43 @@ def _action(params: dict, ctx: Context) -> str:
     return ACTION_MESSAGES.get(name, f"{name} finished")
 
 
-ACTION_MESSAGES = {
-    "create_export_repo": "Newly created repository for exports created at",
-    "rerun_studio": "Web hooks removed from old repository and newly created repository for exports created at",
-    "release_studio": "Added production Web hooks to course at",
-    "create_xml_repo": "Newly created repository for XML course created at",
-    "release_xml": "Added production Web hooks to course at",
-    "put_team": "Team successfully modified/created:",
-    "rerun_xml_course": "Rerun copied without history into a new repository at",
-}
+def _describe_action(params: dict) -> str:
+    args = params.get("args", {})
+    bits = [str(args[k]) for k in ("course", "term", "new_term", "org", "team") if args.get(k)]
+    return f"{params['action']} {' '.join(bits)}".strip()
 
 
-PERFORMERS: dict[str, Callable[[dict, Context], str]] = {
-    RequestType.NEW: _new,
-    RequestType.RERUN: _rerun,
-    RequestType.RELEASE: _release,
-    RequestType.TEAM: _team,
-    RequestType.ACTION: _action,
-}
+# -- the store's runs ---------------------------------------------------------------------------------
 
 
-def perform(req_type: str, params: dict, ctx: Context) -> Outcome:
-    """Plan (PlanOps) or run (LiveOps) one non-batch request."""
-    message = PERFORMERS[req_type](params, ctx)
-    repos = [{"full_name": r.full_name, "html_url": r.html_url} for r in ctx.repos]
-    links = [r["html_url"] for r in repos] + ctx.links
-    return Outcome(message, repos, [c.text for c in ctx.changes], links)
-
-
-def record(store: Store, req_type: str, params: dict, ctx: Context, request_id: int | None) -> None:
-    """Keep the store's runs in step with what a finished request did on GitHub."""
+def save_run(
+    store: Store,
+    ctx: Context,
+    params: dict,
+    term: str,
+    members: list[str] | None,
+    request_id: int | None,
+    **extra,
+) -> None:
+    """Keep the store's run of (course, term) in step with what the request did on GitHub."""
     s = ctx.settings
-    if req_type == RequestType.ACTION:
-        return
-    course = params.get("course")
+    course = params["course"]
     kind = params.get("kind") or store.course_kind(course)
     if kind not in (XML, STUDIO):
-        kind = XML if any(r.org.lower() == s.xml_org.lower() for r in ctx.repos) else STUDIO
+        kind = XML if any(r.org.lower() == s.xml_org.lower() for r in ctx.touched) else STUDIO
     org = s.xml_org if kind == XML else s.studio_org
-    by_name = {r.name.lower(): r for r in ctx.repos}
-
-    def save(term: str, members=None, **extra) -> None:
-        name = repo_name(s.course_prefix, course, term)
-        ref = by_name.get(name.lower())
-        url = ref.html_url if ref else f"{s.gh_api_url.split('/api/')[0].rstrip('/')}/{org}/{name}"
-        team = name if kind == XML or members is not None else None
-        store.record_run(course, term, kind, org, name, url, team=team, members=members, request_id=request_id, **extra)
-
-    if req_type == RequestType.NEW:
-        save(params["term"], params.get("members"), title=params.get("title"), description=params.get("description"))
-    elif req_type == RequestType.RERUN:
-        if store.find_run(course, params["term"]) is None:
-            save(params["term"])
-        save(params["new_term"], params.get("members"))
-    elif req_type == RequestType.RELEASE:
-        if store.find_run(course, params["term"]) is None:
-            save(params["term"])
-        store.mark_released(course, params["term"])
-    elif req_type == RequestType.TEAM:
-        save(params["term"], params["members"])
+    name = repo_name(s.course_prefix, course, term)
+    url = ctx.world.repo_json(ctx.world.repo(org, name))["html_url"]
+    team = name if kind == XML or members is not None else None
+    store.record_run(course, term, kind, org, name, url, team=team, members=members, request_id=request_id, **extra)
 
 
-def describe(req_type: str, params: dict) -> str:
-    """A one-line summary of a request, for lists, titles and tickets."""
-    if req_type == RequestType.NEW:
-        kind = "Studio" if params.get("kind") == STUDIO else "XML"
-        return f"New {kind} course {params['course']} {params['term']}"
-    if req_type == RequestType.RERUN:
-        return f"Rerun {params['course']} {params['term']} → {params['new_term']}"
-    if req_type == RequestType.RELEASE:
-        return f"Move {params['course']} {params['term']} to production"
-    if req_type == RequestType.TEAM:
-        return f"Set team of {params['course']} {params['term']}"
-    if req_type == RequestType.ROLLOVER:
-        return f"Roll over {len(params.get('courses') or [])} course(s) {params['term']} → {params['new_term']}"
-    if req_type == RequestType.ACTION:
-        args = params.get("args", {})
-        bits = [str(args[k]) for k in ("course", "term", "new_term", "org", "team") if args.get(k)]
-        return f"{params['action']} {' '.join(bits)}".strip()
-    return req_type
+NEW = JobType(RequestType.NEW, _describe_new, _new, _record_new)
+RERUN = JobType(RequestType.RERUN, _describe_rerun, _rerun, record_rerun)
+RELEASE = JobType(
+    RequestType.RELEASE, lambda p: f"Move {p['course']} {p['term']} to production", _release, _record_release
+)
+TEAM = JobType(RequestType.TEAM, lambda p: f"Set team of {p['course']} {p['term']}", _team, _record_team)
+ACTION = JobType(RequestType.ACTION, _describe_action, _action)
+
+SINGLE = (NEW, RERUN, RELEASE, TEAM, ACTION)

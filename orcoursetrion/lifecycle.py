@@ -8,7 +8,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from orcoursetrion.errors import LeaseLost, NotAuthorized, RequestStateError, ShuttingDown
+from orcoursetrion.events import Event, EventBus
+
+if TYPE_CHECKING:
+    from orcoursetrion.config import Settings
+    from orcoursetrion.store import RequestView, Store
+
+__all__ = ["LeaseLost", "Lifecycle", "RequestType", "ShuttingDown", "Status", "allowed"]
 
 
 class RequestType(StrEnum):
@@ -66,9 +78,215 @@ def allowed(src: Status, dst: Status) -> bool:
     return dst in TRANSITIONS[src]
 
 
-class LeaseLost(Exception):
-    """Another process took this request over (our lease expired); stop quietly."""
+class Lifecycle:
+    """Moves requests between statuses and decides who may move them; every move is a
+    compare-and-set in the store, announced on the bus. Running belongs to the runner
+    (`start`), what a type means to the job types (`describe`)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        bus: EventBus,
+        start: Callable[[int], object],
+        describe: Callable[[str, dict], str],
+    ) -> None:
+        self.settings, self.store, self.bus = settings, store, bus
+        self._start, self._describe = start, describe
+
+    def emit(self, kind: str, request: RequestView, actor: str | None = None, text: str | None = None, **data) -> None:
+        self.bus.emit(Event(kind, request, actor, text, data))
+
+    # -- who may do what -------------------------------------------------------------------------
+    def is_approver(self, user: str | None) -> bool:
+        return self.settings.is_approver(user)
+
+    def needs_approval(self, req: RequestView) -> bool:
+        if not self.settings.approvers:
+            return False
+        return not (self.settings.auto_approve and self.is_approver(req.requester))
+
+    def _owner_or_approver(self, req: RequestView, actor: str, verb: str) -> None:
+        if actor != req.requester and not self.is_approver(actor):
+            raise NotAuthorized(f"Only the requester or an approver can {verb} request #{req.id}.")
+
+    def _approver(self, req: RequestView, actor: str, verb: str) -> None:
+        if not self.is_approver(actor):
+            raise NotAuthorized(f"Only approvers can {verb} requests.")
+        if actor == req.requester and len(self.settings.approvers) > 1:
+            raise NotAuthorized(f"Another approver must {verb} your own request #{req.id}.")
+
+    def _moved(self, req_id: int, verb: str) -> RequestStateError:
+        current = self.store.get(req_id)
+        return RequestStateError(f"Request #{req_id} is already {current.state.label}; nothing to {verb}.")
+
+    # -- moves -------------------------------------------------------------------------------------
+    def create(
+        self,
+        type: str,
+        requester: str,
+        params: dict,
+        plan: list[str] | None = None,
+        channel: str | None = None,
+        requester_name: str | None = None,
+        summary: str | None = None,
+    ) -> RequestView:
+        """Record a request (awaiting confirmation) before anything runs."""
+        req = self.store.create_request(
+            type,
+            requester,
+            params,
+            summary or self._describe(type, params),
+            plan=plan,
+            requester_name=requester_name,
+            channel=channel,
+            desired_at=_desired(params.get("desired")),
+        )
+        if type == RequestType.ROLLOVER:
+            self.store.add_items(req.id, [(c, None) for c in params.get("courses") or []])
+        self.emit("created", req, requester)
+        return req
+
+    def confirm(self, req_id: int, actor: str) -> RequestView:
+        req = self.store.get(req_id)
+        self._owner_or_approver(req, actor, "confirm")
+        if req.state != Status.DRAFT:
+            raise self._moved(req_id, "confirm")
+        if self.needs_approval(req):
+            moved = self.store.transition(req_id, Status.DRAFT, Status.PENDING_APPROVAL, actor, "confirmed")
+            if moved is None:
+                raise self._moved(req_id, "confirm")
+            self.emit("pending_approval", moved, actor)
+            return moved
+        moved = self.store.transition(req_id, Status.DRAFT, Status.APPROVED, actor, "confirmed; no approval needed")
+        if moved is None:
+            raise self._moved(req_id, "confirm")
+        self.emit("approved", moved, actor, auto=True)
+        self._start(req_id)
+        return moved
+
+    def check_can_decide(self, req_id: int, actor: str, verb: str = "reject") -> RequestView:
+        """Raise unless `actor` may approve/reject this request now (for forms, before acting)."""
+        req = self.store.get(req_id)
+        self._approver(req, actor, verb)
+        if req.state != Status.PENDING_APPROVAL:
+            raise self._moved(req_id, verb)
+        return req
+
+    def approve(self, req_id: int, actor: str) -> RequestView:
+        req = self.store.get(req_id)
+        self._approver(req, actor, "approve")
+        moved = self.store.transition(
+            req_id, Status.PENDING_APPROVAL, Status.APPROVED, actor, "approved", decided_by=actor
+        )
+        if moved is None:
+            raise self._moved(req_id, "approve")
+        self.emit("approved", moved, actor)
+        self._start(req_id)
+        return moved
+
+    def reject(self, req_id: int, actor: str, reason: str) -> RequestView:
+        req = self.store.get(req_id)
+        self._approver(req, actor, "reject")
+        reason = " ".join((reason or "").split())[:2000] or "No reason given."
+        moved = self.store.transition(
+            req_id, Status.PENDING_APPROVAL, Status.REJECTED, actor, reason, decided_by=actor, reason=reason
+        )
+        if moved is None:
+            raise self._moved(req_id, "reject")
+        self.emit("rejected", moved, actor, reason)
+        return moved
+
+    def cancel(self, req_id: int, actor: str) -> RequestView:
+        req = self.store.get(req_id)
+        self._owner_or_approver(req, actor, "cancel")
+        moved = self.store.transition(
+            req_id,
+            (Status.DRAFT, Status.PENDING_APPROVAL, Status.APPROVED, Status.FAILED),
+            Status.CANCELLED,
+            actor,
+            "cancelled",
+            lease_owner=None,
+            decided_by=actor,
+        )
+        if moved is None:
+            raise self._moved(req_id, "cancel")
+        self.emit("cancelled", moved, actor)
+        return moved
+
+    def check_can_change(self, req_id: int, actor: str) -> RequestView:
+        """Raise unless `actor` may still change this request's plan (requester or approver, draft)."""
+        req = self.store.get(req_id)
+        self._owner_or_approver(req, actor, "change")
+        if req.state != Status.DRAFT:
+            raise self._moved(req_id, "change")
+        return req
+
+    def supersede(self, req_id: int, new_id: int, actor: str) -> RequestView | None:
+        """Cancel a draft that a changed plan (request `new_id`) replaces, handing over its
+        message; None when it was confirmed (or cancelled) first and must be left alone."""
+        req = self.store.get(req_id)
+        self._owner_or_approver(req, actor, "change")
+        moved = self.store.transition(
+            req_id, Status.DRAFT, Status.CANCELLED, actor, f"replaced by request #{new_id}", message_ts=None
+        )
+        if moved is not None:
+            self.emit("cancelled", moved, actor)
+        return moved
+
+    def reapprove(self, req_id: int, actor: str) -> RequestView:
+        """Failed -> Approved for a retry; a batch's failed courses are reset in the same
+        transaction, so a refused retry leaves everything as it was."""
+        req = self.store.get(req_id)
+        self._owner_or_approver(req, actor, "retry")
+        also = self.store.reset_failed_items(req_id) if req.type == RequestType.ROLLOVER else None
+        moved = self.store.transition(
+            req_id,
+            Status.FAILED,
+            Status.APPROVED,
+            actor,
+            "retry",
+            also=also,
+            error=None,
+            error_step=None,
+            stop_requested_by=None,
+        )
+        if moved is None:
+            raise self._moved(req_id, "retry")
+        self.emit("approved", moved, actor, retry=True)
+        return moved
+
+    def retry(self, req_id: int, actor: str) -> RequestView:
+        """Failed -> Approved -> run again; finished steps are skipped, created repos reused."""
+        moved = self.reapprove(req_id, actor)
+        self._start(req_id)
+        return moved
+
+    def request_stop(self, req_id: int, actor: str) -> RequestView:
+        """Ask a running batch to stop after the current course (Retry continues it)."""
+        req = self.store.get(req_id)
+        self._owner_or_approver(req, actor, "stop")
+        if req.state != Status.IN_PROGRESS:
+            raise self._moved(req_id, "stop")
+        self.store.update_fields(req_id, stop_requested_by=actor)
+        self.store.audit(req_id, actor, "note", "stop_requested", "stop after the current course")
+        req = self.store.get(req_id)
+        self.emit("stopping", req, actor)
+        return req
+
+    def approve_direct(self, req_id: int, actor: str, why: str) -> RequestView:
+        """Draft -> Approved without the approval step (operators at the command line)."""
+        moved = self.store.transition(req_id, Status.DRAFT, Status.APPROVED, actor, why, decided_by=actor)
+        if moved is None:
+            raise self._moved(req_id, "approve")
+        return moved
 
 
-class ShuttingDown(Exception):
-    """This process is stopping: leave the request in progress for the next one to resume."""
+def _desired(day: str | None) -> datetime | None:
+    """The requester's needed-by date (a form's YYYY-MM-DD) as midnight UTC."""
+    if not day:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC)
+    except ValueError:
+        return None

@@ -47,15 +47,24 @@ def check_login(login: str) -> str:
 
 
 def check_members(members: Iterable[str] | None) -> list[str] | None:
-    """Validate and de-duplicate logins (case-insensitively, keeping the first spelling)."""
+    """Validate and de-duplicate logins (case-insensitively, keeping the first spelling).
+
+    None means "leave the membership as it is"; a list that holds no login at all
+    (`-m ""`, `-m ","`) is refused rather than read as "remove everyone"."""
     if members is None:
         return None
+    if isinstance(members, str):
+        members = [members]
     seen: dict[str, str] = {}
     for raw in members:
         for part in re.split(r"[\s,]+", raw or ""):
             if part:
                 login = check_login(part)
                 seen.setdefault(login.lower(), login)
+    if not seen:
+        raise ValidationError(
+            "members", "Give at least one GitHub login, or leave the members out to keep the team as it is."
+        )
     if len(seen) > MAX_MEMBERS:
         raise ValidationError("members", f"At most {MAX_MEMBERS} team members can be given at once.")
     return list(seen.values())

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from orcoursetrion.errors import ShuttingDown
+
 MINUTE = 60.0
 HOUR = 3600.0
 
@@ -75,12 +77,14 @@ class Pacer:
 
     # -- public ---------------------------------------------------------------------------
     @contextmanager
-    def slot(self, write: bool) -> Iterator[None]:
-        """Hold a place for one request; for writes, also a place in the rate windows."""
+    def slot(self, write: bool, stop: threading.Event | None = None) -> Iterator[None]:
+        """Hold a place for one request; for writes, also a place in the rate windows.
+
+        Waiting ends with ShuttingDown as soon as `stop` is set (a stopping runner)."""
         if write:
-            self._admit_write()
+            self._admit_write(stop)
         else:
-            self._wait_for_pause()
+            self._wait_for_pause(stop)
         self._places.acquire()
         try:
             yield
@@ -106,6 +110,15 @@ class Pacer:
                 self._pause_reason = reason
                 self.stats.pauses += 1
             self._cond.notify_all()
+
+    def sleep(self, seconds: float, reason: str, stop: threading.Event | None = None) -> None:
+        """Wait `seconds` (clock seconds) unless `stop` is set first (then ShuttingDown)."""
+        if self.on_wait and seconds >= 1.0:
+            self.on_wait(seconds, reason)
+        if stop is None:
+            self.clock.sleep(seconds)
+        elif stop.wait(self.clock.real(seconds)):
+            raise ShuttingDown(reason)
 
     def paused_for(self) -> tuple[float, str]:
         """Seconds left of a pause GitHub asked for, and why (0 when not paused)."""
@@ -140,7 +153,7 @@ class Pacer:
             return None, "GitHub write limit (requests in flight)"
         return max(d for d in delays if d is not None), "GitHub write limit"
 
-    def _admit_write(self) -> None:
+    def _admit_write(self, stop: threading.Event | None) -> None:
         with self._cond:
             announced = False
             started = self.clock.now()
@@ -154,14 +167,29 @@ class Pacer:
                     announced = True
                     if self.on_wait and delay is not None and delay >= 1.0:
                         self.on_wait(delay, reason)
-                self._cond.wait(timeout=None if delay is None else self.clock.real(delay) + 0.001)
+                _check(stop)
+                self._cond.wait(timeout=_bounded(None if delay is None else self.clock.real(delay) + 0.001, stop))
+                _check(stop)
             self._inflight_writes += 1
             self.stats.waited_seconds += self.clock.now() - started
 
-    def _wait_for_pause(self) -> None:
+    def _wait_for_pause(self, stop: threading.Event | None) -> None:
         with self._cond:
             while True:
                 left = self._paused_until - self.clock.now()
                 if left <= 0:
                     return
-                self._cond.wait(timeout=self.clock.real(left) + 0.001)
+                _check(stop)
+                self._cond.wait(timeout=_bounded(self.clock.real(left) + 0.001, stop))
+
+
+def _check(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise ShuttingDown("stopping while waiting for GitHub's limits")
+
+
+def _bounded(timeout: float | None, stop: threading.Event | None) -> float | None:
+    """Wake up at least every half second while a stop may come."""
+    if stop is None:
+        return timeout
+    return 0.5 if timeout is None else min(timeout, 0.5)

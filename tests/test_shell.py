@@ -31,10 +31,10 @@ def test_shell_plans_confirms_and_runs_against_github(github, settings):
     assert "`/orc rerun COURSE TERM [NEW_TERM] [xml|studio]`" in text
     assert "Plan: Rerun 8.01r Fall_2030 → Spring_2031" in text
     assert "Confirm request #1? [y/N] y" in text
-    assert "✓ Created private repo mitx/content-mit-801r-Spring_2031" in text
+    assert "✓ Create private repo mitx/content-mit-801r-Spring_2031" in text
     assert "Done: 8.01r rerun from Fall_2030 into Spring_2031 is ready" in text
     assert "Completed" in text and "/mitx/content-mit-801r-Spring_2031" in text
-    assert set(github.team("mitx", "content-mit-801r-spring_2031").members) == {"alice", "orc-bot"}
+    assert set(github.team("mitx", "content-mit-801r-spring_2031").members) == {"alice"}
 
 
 def test_shell_fills_forms_at_the_prompt_and_reasks_bad_fields(github, settings):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from types import FunctionType
 from typing import Any
 
 from sqlalchemy import create_engine, event, func, or_, select, text, update
@@ -16,9 +17,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from orcoursetrion.errors import RequestNotFound
+from orcoursetrion.changes import Change, RepoOwner, StepRecord
+from orcoursetrion.errors import LeaseLost, RequestNotFound
 from orcoursetrion.lifecycle import Status, allowed
-from orcoursetrion.ops import Change
 from orcoursetrion.redact import redact
 from orcoursetrion.store.models import (
     AuditEvent,
@@ -206,6 +207,13 @@ class Store:
             row = s.get(Request, request_id)
             return RequestView.of(row) if row else None
 
+    def db_now(self, s: Session) -> datetime:
+        """The database's clock (PostgreSQL's for every replica alike; SQLite is one machine's)."""
+        if self.is_sqlite:
+            return utcnow()
+        value = s.execute(text("SELECT timezone('utc', now())")).scalar_one()
+        return value.replace(tzinfo=UTC)
+
     def transition(
         self,
         request_id: int,
@@ -214,28 +222,33 @@ class Store:
         actor: str,
         detail: str | None = None,
         owner: str | None = None,
+        attempt: int | None = None,
+        also: Callable[[Session], None] | None = None,
         **values: Any,
     ) -> RequestView | None:
         """Compare-and-set: move to `to` only if the status is still one of `expected`.
 
         Returns the new snapshot, or None when someone else moved it first (double click,
-        Slack retry, another replica). With `owner`, the caller must also still hold the
-        run lease. The audit event is written in the same transaction.
+        Slack retry, another replica). With `owner` (and `attempt`) the caller must still
+        hold the run lease. The audit event, and `also(session)`, run in the same transaction.
         """
         expected = [expected] if isinstance(expected, Status) else list(expected)
         for src in expected:
             if not allowed(src, to):
                 raise ValueError(f"transition {src} -> {to} is not allowed")
-        now = utcnow()
-        values.setdefault("updated_at", now)
-        if to == Status.IN_PROGRESS:
-            values.setdefault("started_at", now)
-        if to in (Status.COMPLETED, Status.FAILED, Status.REJECTED, Status.CANCELLED):
-            values.setdefault("finished_at", now)
         conditions = [Request.id == request_id, Request.status.in_([e.value for e in expected])]
         if owner is not None:
             conditions.append(Request.lease_owner == owner)
+        if attempt is not None:
+            conditions.append(Request.attempts == attempt)
         with self.session() as s:
+            now = self.db_now(s)
+            values.setdefault("updated_at", now)
+            if to == Status.IN_PROGRESS:
+                values.setdefault("started_at", now)
+            if to in (Status.COMPLETED, Status.FAILED, Status.REJECTED, Status.CANCELLED):
+                values.setdefault("finished_at", now)
+            values = {k: (v(now) if isinstance(v, FunctionType) else v) for k, v in values.items()}
             result = s.execute(
                 update(Request)
                 .where(*conditions)
@@ -251,14 +264,18 @@ class Store:
                     kind="transition",
                     name=to.value,
                     detail=redact(detail)[:2000] if detail else None,
+                    at=now,
                 )
             )
+            if also is not None:
+                also(s)
             row = s.get(Request, request_id)
             s.refresh(row)
             return RequestView.of(row)
 
     def claim(self, request_id: int, owner: str, lease_seconds: int) -> RequestView | None:
-        """Approved -> In Progress, taking the run lease; None if someone else claimed it."""
+        """Approved -> In Progress, taking the run lease (a new attempt number fences the
+        previous holder's writes); None if someone else claimed it."""
         return self.transition(
             request_id,
             Status.APPROVED,
@@ -266,15 +283,18 @@ class Store:
             owner,
             detail="started",
             lease_owner=owner,
-            lease_expires_at=utcnow() + timedelta(seconds=lease_seconds),
+            lease_expires_at=lambda now: now + timedelta(seconds=lease_seconds),
             attempts=Request.attempts + 1,
         )
 
-    def take_over(self, request_id: int, owner: str, lease_seconds: int, dead_owners: Iterable[str] = ()) -> bool:
-        """Resume an In Progress request whose lease expired (or whose owner is known dead)."""
-        now = utcnow()
+    def take_over(
+        self, request_id: int, owner: str, lease_seconds: int, dead_owners: Iterable[str] = ()
+    ) -> RequestView | None:
+        """Resume an In Progress request whose lease expired (by the database's clock) or
+        whose owner is known dead; the attempt number goes up, fencing the old owner."""
         dead = list(dead_owners)
         with self.session() as s:
+            now = self.db_now(s)
             condition = or_(Request.lease_expires_at.is_(None), Request.lease_expires_at < now)
             if dead:
                 condition = or_(condition, Request.lease_owner.in_(dead))
@@ -290,7 +310,7 @@ class Store:
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:
-                return False
+                return None
             s.add(
                 AuditEvent(
                     request_id=request_id,
@@ -298,30 +318,62 @@ class Store:
                     kind="transition",
                     name="resumed",
                     detail="resumed after the previous run stopped",
+                    at=now,
                 )
             )
-            return True
+            row = s.get(Request, request_id)
+            s.refresh(row)
+            return RequestView.of(row)
 
-    def heartbeat(self, request_id: int, owner: str, lease_seconds: int) -> bool:
-        """Extend our lease; False means we lost it and must stop."""
+    def heartbeat(self, request_id: int, owner: str, attempt: int, lease_seconds: int) -> bool:
+        """Extend our lease; False means it is someone else's now and we must stop."""
         with self.session() as s:
+            now = self.db_now(s)
             result = s.execute(
                 update(Request)
                 .where(
-                    Request.id == request_id, Request.status == Status.IN_PROGRESS.value, Request.lease_owner == owner
+                    Request.id == request_id,
+                    Request.status == Status.IN_PROGRESS.value,
+                    Request.lease_owner == owner,
+                    Request.attempts == attempt,
                 )
-                .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+                .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
                 .execution_options(synchronize_session=False)
             )
             return result.rowcount == 1
 
-    def release_lease(self, request_id: int, owner: str) -> None:
+    def _fence(self, s: Session, request_id: int, owner: str, attempt: int) -> datetime:
+        """Inside a transaction: proceed only while (owner, attempt) still holds the lease.
+
+        The UPDATE takes the request's row lock, so a take-over by another replica and
+        this write are serialised: whichever commits second sees the other's result."""
+        now = self.db_now(s)
+        result = s.execute(
+            update(Request)
+            .where(
+                Request.id == request_id,
+                Request.status == Status.IN_PROGRESS.value,
+                Request.lease_owner == owner,
+                Request.attempts == attempt,
+            )
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise LeaseLost(request_id)
+        return now
+
+    def release_lease(self, request_id: int, owner: str, attempt: int | None = None) -> None:
         """Give up a running request on purpose (shutdown) so it can be resumed at once."""
         with self.session() as s:
+            now = self.db_now(s)
+            conditions = [Request.id == request_id, Request.lease_owner == owner]
+            if attempt is not None:
+                conditions.append(Request.attempts == attempt)
             done = s.execute(
                 update(Request)
-                .where(Request.id == request_id, Request.lease_owner == owner)
-                .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+                .where(*conditions)
+                .values(lease_expires_at=now - timedelta(seconds=1))
                 .execution_options(synchronize_session=False)
             )
             if done.rowcount == 1:
@@ -332,6 +384,7 @@ class Store:
                         kind="transition",
                         name="paused",
                         detail="process shutting down; resumes at the next start",
+                        at=now,
                     )
                 )
 
@@ -402,53 +455,86 @@ class Store:
             ).all()
             return [EventView(r.at, r.actor, r.kind, r.name, r.detail) for r in rows]
 
-    def journal(self, request_id: int, actor: str) -> StoreJournal:
-        return StoreJournal(self, request_id, actor)
-
-    def step_lookup(self, request_id: int, key: str) -> dict | None:
+    def step_records(self, request_id: int) -> dict[str, StepRecord]:
         with self.session() as s:
-            row = s.scalar(select(RequestStep).where(RequestStep.request_id == request_id, RequestStep.key == key))
-            return {"state": row.state, "result": row.result} if row else None
+            rows = s.scalars(select(RequestStep).where(RequestStep.request_id == request_id)).all()
+            return {r.key: StepRecord(r.key, r.state, r.result or {}, r.updated_at, r.attempt) for r in rows}
 
-    def step_started(self, request_id: int, key: str, actor: str, change: Change) -> None:
+    def step_intend(self, request_id: int, key: str, owner: str, attempt: int, change: Change) -> StepRecord:
+        """Record, fenced by the lease, that this step's write is about to be sent."""
         with self.session() as s:
+            now = self._fence(s, request_id, owner, attempt)
             row = s.scalar(select(RequestStep).where(RequestStep.request_id == request_id, RequestStep.key == key))
             if row is None:
-                s.add(RequestStep(request_id=request_id, key=key[:400], state="started", result=None))
-            else:
-                row.updated_at = utcnow()
+                row = RequestStep(request_id=request_id, key=key[:400], op=change.op)
+                s.add(row)
+            row.state, row.result, row.github_id, row.attempt, row.updated_at = "applying", {}, None, attempt, now
             s.add(
                 AuditEvent(
                     request_id=request_id,
-                    actor=actor,
+                    actor=owner,
                     kind="step",
                     name=f"started:{change.op}",
-                    detail=redact(change.target),
+                    detail=redact(change.text)[:4000],
+                    at=now,
                 )
             )
+            return StepRecord(key, "applying", {}, now, attempt)
 
-    def step_done(self, request_id: int, key: str, actor: str, change: Change, result: Any) -> None:
+    def step_done(
+        self, request_id: int, key: str, owner: str, attempt: int, change: Change, evidence: dict
+    ) -> StepRecord:
+        """Record, fenced, that GitHub confirmed the step (or that it had nothing to do)."""
         with self.session() as s:
+            now = self._fence(s, request_id, owner, attempt)
             row = s.scalar(select(RequestStep).where(RequestStep.request_id == request_id, RequestStep.key == key))
             if row is None:
-                row = RequestStep(request_id=request_id, key=key[:400], state="done", result=result)
+                row = RequestStep(request_id=request_id, key=key[:400], op=change.op)
                 s.add(row)
-            else:
-                row.state, row.result, row.updated_at = "done", result, utcnow()
+            github_id = evidence.get("id") if change.op == "create_repo" else None
+            row.state, row.result, row.attempt, row.updated_at = "done", evidence, attempt, now
+            row.github_id = int(github_id) if isinstance(github_id, int) else None
             s.add(
                 AuditEvent(
                     request_id=request_id,
-                    actor=actor,
+                    actor=owner,
                     kind="github" if change.changed else "step",
                     name=f"{'done' if change.changed else 'unchanged'}:{change.op}",
                     detail=redact(change.text)[:4000],
+                    at=now,
+                )
+            )
+            return StepRecord(key, "done", evidence, now, attempt)
+
+    def step_abandon(self, request_id: int, key: str, owner: str, attempt: int, change: Change, reason: str) -> None:
+        """GitHub refused the write: it did not happen, so nothing may later read it as ours."""
+        with self.session() as s:
+            now = self._fence(s, request_id, owner, attempt)
+            row = s.scalar(select(RequestStep).where(RequestStep.request_id == request_id, RequestStep.key == key))
+            if row is not None and row.state != "done":
+                s.delete(row)
+            s.add(
+                AuditEvent(
+                    request_id=request_id,
+                    actor=owner,
+                    kind="step",
+                    name=f"refused:{change.op}",
+                    detail=redact(f"{change.text}: {reason}")[:4000],
+                    at=now,
                 )
             )
 
-    def steps(self, request_id: int) -> dict[str, dict]:
+    def owner_of_repo(self, github_id: int) -> RepoOwner | None:
+        """The request whose journal holds the creation of the repo with this GitHub id."""
         with self.session() as s:
-            rows = s.scalars(select(RequestStep).where(RequestStep.request_id == request_id)).all()
-            return {r.key: {"state": r.state, "result": r.result} for r in rows}
+            row = s.execute(
+                select(Request.id, Request.type, Request.summary, RequestStep.updated_at)
+                .join(RequestStep, RequestStep.request_id == Request.id)
+                .where(RequestStep.op == "create_repo", RequestStep.github_id == github_id, RequestStep.state == "done")
+                .order_by(RequestStep.id)
+                .limit(1)
+            ).first()
+            return RepoOwner(row[0], row[1], row[2], row[3]) if row else None
 
     # -- runs ---------------------------------------------------------------------------------------
     def record_run(
@@ -602,27 +688,15 @@ class Store:
                 .values(status=status, repo_url=repo_url, error=redact(error) if error else None, updated_at=utcnow())
             )
 
-    def reset_failed_items(self, request_id: int) -> None:
-        """On retry of a batch, failed items are tried again; finished ones are kept."""
-        with self.session() as s:
+    @staticmethod
+    def reset_failed_items(request_id: int) -> Callable[[Session], None]:
+        """For a retry's transaction: failed courses of a batch are tried again, done ones kept."""
+
+        def reset(s: Session) -> None:
             s.execute(
                 update(RequestItem)
                 .where(RequestItem.request_id == request_id, RequestItem.status == "failed")
                 .values(status="pending", error=None, updated_at=utcnow())
             )
 
-
-class StoreJournal:
-    """The ops Journal backed by the request_steps table (and the audit trail)."""
-
-    def __init__(self, store: Store, request_id: int, actor: str) -> None:
-        self.store, self.request_id, self.actor = store, request_id, actor
-
-    def lookup(self, key: str) -> dict | None:
-        return self.store.step_lookup(self.request_id, key)
-
-    def started(self, key: str, change: Change) -> None:
-        self.store.step_started(self.request_id, key, self.actor, change)
-
-    def done(self, key: str, change: Change, result: Any) -> None:
-        self.store.step_done(self.request_id, key, self.actor, change, result)
+        return reset

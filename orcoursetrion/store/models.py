@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -112,15 +112,19 @@ class Request(Base):
 
 
 class RequestStep(Base):
-    """The step journal: which GitHub steps of a request started and finished."""
+    """The step journal: a step is `applying` from just before its write until GitHub
+    confirmed it (`done`, with its evidence); a refused write leaves no row."""
 
     __tablename__ = "request_steps"
-    __table_args__ = (UniqueConstraint("request_id", "key"),)
+    __table_args__ = (UniqueConstraint("request_id", "key"), Index("ix_steps_github_id", "op", "github_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(400))
-    state: Mapped[str] = mapped_column(String(10))  # started | done
-    result: Mapped[dict | list | int | str | bool | None] = mapped_column(JSON)
+    op: Mapped[str | None] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(10))  # applying | done
+    result: Mapped[dict | list | int | str | bool | None] = mapped_column(JSON)  # the evidence
+    github_id: Mapped[int | None] = mapped_column(BigInteger)  # the created repo's GitHub id
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -18,7 +18,8 @@ def test_dry_run_create_xml_repo_lists_changes_in_order_and_changes_nothing(gith
     assert texts == [
         "Create private repo mitx/content-mit-801r-Fall_2030",
         "Give team mitx-content-deployment push access to mitx/content-mit-801r-Fall_2030",
-        "Create team content-mit-801r-Fall_2030 in mitx with members alice",
+        "Create team content-mit-801r-Fall_2030 in mitx (push)",
+        "Set members of team content-mit-801r-Fall_2030: add alice; remove orc-bot",
         "Give team content-mit-801r-Fall_2030 push access to mitx/content-mit-801r-Fall_2030",
         "Add staging gitreload hook https://***@gitreload-staging.example.edu/ to mitx/content-mit-801r-Fall_2030",
     ]
@@ -50,7 +51,7 @@ def test_dry_run_without_token_plans_offline(github, sqlite_url):
     ctx = plan_context(settings)
     actions.rerun_xml_course("8.01r", "Fall_2030", "Spring_2031", ctx=ctx)
     ops = [c.op for c in ctx.changes]
-    assert ops == ["delete_hooks", "create_repo", "copy_repo", "grant_team", "put_team", "grant_team", "add_hook"]
+    assert ops == ["delete_hooks", "create_repo", "copy_repo", "grant_team", "ensure_team", "grant_team", "add_hook"]
     assert github.count() == 0
 
 

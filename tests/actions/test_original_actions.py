@@ -57,7 +57,7 @@ def test_create_xml_repo_sets_teams_members_and_staging_hook(github, settings):
     assert team.name == name
     assert team.repos[f"mitx/{name}"] == "push"  # not the legacy default "pull"
     # GitHub made the bot a maintainer when it created the team; it is left alone.
-    assert set(team.members) == {"alice", "bob", github.bot_login}
+    assert set(team.members) == {"alice", "bob"}  # exactly as asked: the bot that created it left
     hooks = github.repo("mitx", name).hooks
     assert [h["config"]["url"] for h in hooks] == [STAGING]
     assert hooks[0]["events"] == ["push"] and hooks[0]["config"]["content_type"] == "form" and hooks[0]["active"]
@@ -137,11 +137,11 @@ def test_put_team_creates_read_only_team_and_sets_members(github, settings):
     assert team["slug"] == "physics-readers"
     made = github.team("mitx", "physics-readers")
     assert made.permission == "pull"
-    assert set(made.members) == {"bob", github.bot_login}
+    assert set(made.members) == {"bob"}
     actions.put_team("mitx", "Physics Readers", True, ["carol"], ctx=live_context(settings))
-    assert set(github.team("mitx", "physics-readers").members) == {"carol", github.bot_login}
+    assert set(github.team("mitx", "physics-readers").members) == {"carol"}
     actions.put_team("mitx", "Physics Readers", True, None, ctx=live_context(settings))
-    assert set(github.team("mitx", "physics-readers").members) == {"carol", github.bot_login}
+    assert set(github.team("mitx", "physics-readers").members) == {"carol"}
 
 
 def test_github_dot_com_style_base_url_works(sqlite_url):

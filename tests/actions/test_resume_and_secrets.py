@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from orcoursetrion import actions
 from orcoursetrion.actions import live_context
+from orcoursetrion.changes import Change
 from orcoursetrion.errors import GitHubRepoExists, GitHubUnknownError
-from orcoursetrion.ops import Change, MemoryJournal
+from orcoursetrion.journal import MemoryJournal
 from tests.conftest import SECRETS, STAGING
 
 NAME = "content-mit-801r-Fall_2030"
@@ -35,23 +38,40 @@ def test_interrupted_action_resumes_with_its_journal_and_creates_nothing_twice(g
 
 def test_repo_created_just_before_a_crash_is_reused(github, settings):
     """GitHub created the repo but the process died before recording it: the step was
-    journaled as started, so the empty repo is ours."""
-    github.add_repo("mitx", NAME)  # empty, like a repo made a moment before the crash
+    journaled as being applied, and an empty repo created after that is ours."""
     journal = MemoryJournal()
-    journal.started(f"|create_repo|mitx/{NAME}", Change("create_repo", f"mitx/{NAME}", ""))
+    journal.intend(f"|create_repo|mitx/{NAME}", Change("create_repo", f"mitx/{NAME}", ""))
+    github.add_repo("mitx", NAME)  # empty, like a repo made a moment before the crash
     actions.create_xml_repo("8.01r", "Fall_2030", ctx=live_context(settings, journal))
     assert repo_creations(github) == 0
     assert [h["config"]["url"] for h in github.repo("mitx", NAME).hooks] == [STAGING]
 
 
-def test_export_repo_made_by_this_tool_is_recognised_without_a_journal(github, settings):
+def test_without_a_journal_an_existing_repo_is_never_adopted(github, settings):
+    """A library call keeps no journal (0.2.1's behaviour): run again, it refuses the repo
+    its first call made, writing nothing. Requests (CLI, Slack) resume through the store."""
     github.fail("PUT", r"/contents/course\.xml$", 422, body={"message": "Invalid request."}, times=1)
     with pytest.raises(GitHubUnknownError):
         actions.create_export_repo("8.01r", "Fall_2030", ctx=live_context(settings))
-    actions.create_export_repo("8.01r", "Fall_2030", ctx=live_context(settings))  # a new process, no journal
-    files = github.files("MITx-Studio2LMS", NAME)
-    assert set(files) == {".gitignore", "course.xml"}
-    assert len(github.commits("MITx-Studio2LMS", NAME)) == 2
+    github.reset_counts()
+    with pytest.raises(GitHubRepoExists):
+        actions.create_export_repo("8.01r", "Fall_2030", ctx=live_context(settings))
+    assert sum(1 for r in github.requests if r.method != "GET") == 0
+    assert set(github.files("MITx-Studio2LMS", NAME)) == {".gitignore"}
+
+
+def test_a_repo_someone_made_before_our_lost_create_is_not_adopted(github, settings):
+    """In doubt (our create's answer was lost), only a repo created after we asked counts."""
+    github.add_repo("mitx", NAME)
+    journal = MemoryJournal()
+    journal.intend(f"|create_repo|mitx/{NAME}", Change("create_repo", f"mitx/{NAME}", ""))
+    journal.steps[f"|create_repo|mitx/{NAME}"] = replace(
+        journal.steps[f"|create_repo|mitx/{NAME}"], at=datetime.now(UTC) + timedelta(hours=1)
+    )
+    github.reset_counts()
+    with pytest.raises(GitHubRepoExists):
+        actions.create_xml_repo("8.01r", "Fall_2030", ctx=live_context(settings, journal))
+    assert sum(1 for r in github.requests if r.method != "GET") == 0
 
 
 def test_empty_repo_without_journal_is_someone_elses(github, settings):

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from orcoursetrion.errors import ConfigError, RequestNotFound
+from orcoursetrion.changes import Change
+from orcoursetrion.errors import ConfigError, LeaseLost, RequestNotFound
 from orcoursetrion.lifecycle import Status
-from orcoursetrion.ops import Change
 from orcoursetrion.store import Store, current_revision, head_revision, open_store, upgrade
 from orcoursetrion.store.models import utcnow
 
@@ -61,15 +61,26 @@ def test_claim_and_lease(store):
     claimed = store.claim(req.id, "host:1:a", lease_seconds=30)
     assert claimed.state == Status.IN_PROGRESS and claimed.lease_owner == "host:1:a" and claimed.attempts == 1
     assert store.claim(req.id, "host:2:b", 30) is None
-    assert store.take_over(req.id, "host:2:b", 30) is False  # lease still valid
-    assert store.take_over(req.id, "host:2:b", 30, dead_owners=["host:1:a"]) is True
-    assert store.heartbeat(req.id, "host:1:a", 30) is False  # the old owner lost it
-    assert store.heartbeat(req.id, "host:2:b", 30) is True
+    assert store.take_over(req.id, "host:2:b", 30) is None  # lease still valid
+    taken = store.take_over(req.id, "host:2:b", 30, dead_owners=["host:1:a"])
+    assert taken.lease_owner == "host:2:b" and taken.attempts == 2
+    assert store.heartbeat(req.id, "host:1:a", 1, 30) is False  # the old owner lost it
+    assert store.heartbeat(req.id, "host:2:b", 1, 30) is False  # the right owner, a stale attempt
+    assert store.heartbeat(req.id, "host:2:b", 2, 30) is True
     store.update_fields(req.id, lease_expires_at=utcnow() - timedelta(seconds=1))
-    assert store.take_over(req.id, "host:3:c", 30) is True
-    done = store.transition(req.id, Status.IN_PROGRESS, Status.COMPLETED, "x", owner="host:2:b")
+    assert store.take_over(req.id, "host:3:c", 30).attempts == 3
+    done = store.transition(req.id, Status.IN_PROGRESS, Status.COMPLETED, "x", owner="host:2:b", attempt=2)
     assert done is None  # only the lease holder may finish it
-    assert store.transition(req.id, Status.IN_PROGRESS, Status.COMPLETED, "x", owner="host:3:c").finished_at
+    assert store.transition(req.id, Status.IN_PROGRESS, Status.COMPLETED, "x", owner="host:3:c", attempt=3).finished_at
+
+
+def test_lease_times_come_from_the_database_clock(store):
+    req = store.create_request("release", "U1", {}, "Release")
+    store.transition(req.id, Status.DRAFT, Status.APPROVED, "U1")
+    with store.session() as s:
+        before = store.db_now(s)
+    claimed = store.claim(req.id, "host:1:a", lease_seconds=30)
+    assert timedelta(seconds=29) <= claimed.lease_expires_at - before <= timedelta(seconds=35)
 
 
 def test_illegal_transitions_are_programming_errors(store):
@@ -80,17 +91,52 @@ def test_illegal_transitions_are_programming_errors(store):
         store.get(99999)
 
 
-def test_journal_steps_and_audit(store):
-    req = store.create_request("new", "U1", {}, "New")
-    journal = store.journal(req.id, "worker")
-    change = Change("create_repo", "mitx/x", "Created private repo mitx/x")
-    assert journal.lookup("k") is None
-    journal.started("k", change)
-    assert journal.lookup("k") == {"state": "started", "result": None}
-    journal.done("k", change, {"html_url": "https://github/mitx/x"})
-    assert journal.lookup("k") == {"state": "done", "result": {"html_url": "https://github/mitx/x"}}
+def running(store, owner="w:1", request_type="new"):
+    req = store.create_request(request_type, "U1", {}, "New")
+    store.transition(req.id, Status.DRAFT, Status.APPROVED, "U1")
+    return store.claim(req.id, owner, 30)
+
+
+def test_journal_records_intent_then_evidence_and_audits_both(store):
+    req = running(store)
+    change = Change("create_repo", "mitx/x", "Create private repo mitx/x")
+    assert store.step_records(req.id) == {}
+    store.step_intend(req.id, "k", "w:1", req.attempts, change)
+    assert store.step_records(req.id)["k"].state == "applying"
+    store.step_done(req.id, "k", "w:1", req.attempts, change, {"id": 4242})
+    record = store.step_records(req.id)["k"]
+    assert record.done and record.evidence == {"id": 4242}
+    assert store.owner_of_repo(4242).request_id == req.id
+    assert store.owner_of_repo(4243) is None
     names = [(e.kind, e.name) for e in store.events(req.id)]
     assert ("step", "started:create_repo") in names and ("github", "done:create_repo") in names
+
+
+def test_a_refused_write_leaves_no_journal_row(store):
+    req = running(store)
+    change = Change("create_repo", "mitx/x", "Create private repo mitx/x")
+    store.step_intend(req.id, "k", "w:1", req.attempts, change)
+    store.step_abandon(req.id, "k", "w:1", req.attempts, change, "422 name already exists")
+    assert store.step_records(req.id) == {}
+    assert ("step", "refused:create_repo") in [(e.kind, e.name) for e in store.events(req.id)]
+
+
+def test_journal_writes_are_fenced_by_owner_and_attempt(store):
+    req = running(store, owner="old:1")
+    change = Change("add_hook", "mitx/x#staging", "Add staging hook")
+    store.update_fields(req.id, lease_expires_at=utcnow() - timedelta(seconds=1))
+    taken = store.take_over(req.id, "new:2", 30)
+    for write in (
+        lambda: store.step_intend(req.id, "k", "old:1", req.attempts, change),
+        lambda: store.step_done(req.id, "k", "old:1", req.attempts, change, {}),
+        lambda: store.step_abandon(req.id, "k", "old:1", req.attempts, change, "x"),
+        lambda: store.step_intend(req.id, "k", "new:2", req.attempts, change),  # the right host, a stale attempt
+    ):
+        with pytest.raises(LeaseLost):
+            write()
+    assert store.step_records(req.id) == {}
+    store.step_intend(req.id, "k", "new:2", taken.attempts, change)
+    assert store.step_records(req.id)["k"].attempt == taken.attempts
 
 
 def test_audit_detail_is_redacted(store):
@@ -135,7 +181,13 @@ def test_items_and_lists(store):
     store.finish_item(items[1].id, "failed", error="boom https://u:pw@h/")
     assert [(i.course, i.status) for i in store.items(req.id)] == [("a", "done"), ("b", "failed")]
     assert store.items(req.id)[1].error == "boom https://***@h/"
-    store.reset_failed_items(req.id)
+    reset = store.reset_failed_items(req.id)
+    assert store.transition(req.id, Status.FAILED, Status.APPROVED, "U1", also=reset) is None  # a refused retry
+    assert [i.status for i in store.items(req.id)] == ["done", "failed"]  # ...changes nothing
+    store.transition(req.id, Status.DRAFT, Status.APPROVED, "U1")
+    store.transition(req.id, Status.APPROVED, Status.IN_PROGRESS, "U1")
+    store.transition(req.id, Status.IN_PROGRESS, Status.FAILED, "U1")
+    assert store.transition(req.id, Status.FAILED, Status.APPROVED, "U1", also=reset).state == Status.APPROVED
     assert [i.status for i in store.items(req.id)] == ["done", "pending"]
     assert [r.id for r in store.list_requests(requester="U1")] == [req.id]
     assert store.list_requests(statuses=(Status.FAILED,)) == []

@@ -1,0 +1,66 @@
+"""Contexts an action runs in: live (changes GitHub, journaled) or a plan (reads only)."""
+
+from __future__ import annotations
+
+import threading
+
+from orcoursetrion.config import Settings, load_settings
+from orcoursetrion.errors import ConfigError
+from orcoursetrion.github import GitHub
+from orcoursetrion.journal import Journal, MemoryJournal
+from orcoursetrion.operations import Context, StepListener, World
+from orcoursetrion.pacing import Pacer
+
+_pacers: dict[tuple, Pacer] = {}
+_pacers_lock = threading.Lock()
+
+
+def shared_pacer(settings: Settings) -> Pacer:
+    """One pacer per process (per limits), shared by every thread talking to GitHub."""
+    key = (settings.gh_writes_per_minute, settings.gh_writes_per_hour, settings.gh_max_concurrent)
+    with _pacers_lock:
+        if key not in _pacers:
+            _pacers[key] = Pacer(*key)
+        return _pacers[key]
+
+
+def github_client(settings: Settings, pacer: Pacer | None = None, stop: threading.Event | None = None) -> GitHub:
+    gh = GitHub(
+        settings.gh_api_url,
+        settings.gh_token,
+        pacer or shared_pacer(settings),
+        timeout=settings.gh_timeout,
+        max_retries=settings.gh_max_retries,
+    )
+    gh.stop = stop
+    return gh
+
+
+def live_context(
+    settings: Settings | None = None,
+    journal: Journal | None = None,
+    on_step: StepListener | None = None,
+    pacer: Pacer | None = None,
+    scope: str = "",
+    stop: threading.Event | None = None,
+) -> Context:
+    """Changes GitHub; refuses to start without a token (no request is made)."""
+    settings = settings or load_settings()
+    if not settings.gh_token:
+        raise ConfigError(["ORC_GH_OAUTH2_TOKEN: required to change GitHub (set it, or use --dry-run)"])
+    world = World(settings, github_client(settings, pacer, stop))
+    return Context(settings, world, True, journal or MemoryJournal(), scope, on_step)
+
+
+def plan_context(
+    settings: Settings | None = None, pacer: Pacer | None = None, journal: Journal | None = None
+) -> Context:
+    """Changes nothing; reads GitHub to make the plan exact when a token is configured."""
+    settings = settings or load_settings()
+    world = World(settings, github_client(settings, pacer) if settings.gh_token else None)
+    return Context(settings, world, False, journal or MemoryJournal())
+
+
+def default_context(ctx: Context | None) -> Context:
+    """The context a library call without one runs in: live, settings from the environment."""
+    return ctx if ctx is not None else live_context()
