@@ -31,6 +31,62 @@ Typical use::
         slack.submit_view(view.id, "U123", {"course": "8.01r", "term": "Fall_2030"})
         slack.assert_no_errors()
 
+**Socket Mode** (Slack's WebSocket transport instead of a public Request URL) is
+played too, as https://docs.slack.dev/apis/events-api/using-socket-mode describes it:
+
+* ``apps.connections.open`` takes the app-level token (``FakeSlack(app_token=...)``,
+  default ``"xapp-test"``) in the ``Authorization`` header and answers
+  ``{"ok": true, "url": "ws://HOST:PORT/link/?ticket=...&app_id=..."}``, a one-use URL.
+  A bot or user token there is ``not_allowed_token_type``, another app token (or the
+  token only as a POST parameter) ``invalid_auth``; the app-level token on any other
+  method is ``not_allowed_token_type``.
+* ``/link/`` is a WebSocket endpoint (RFC 6455 handshake and framing, stdlib only) on
+  the fake's port: it greets each connection with ``hello`` (``num_connections``,
+  ``debug_info``, ``connection_info.app_id``), answers pings, allows 10 connections
+  (the 11th gets ``disconnect`` / ``too_many_websockets``), and records protocol
+  errors, reused tickets and unknown or duplicate acks in ``errors``.
+* With ``fake.transport = "socket"`` (default ``"http"``) every client-side helper
+  (``command``, ``click*``, ``submit_view``, ``close_view``, ``event``, ``open_home``,
+  ``user_message``) sends the same payload it would POST, wrapped in an envelope
+  ``{"envelope_id", "payload", "type": "slash_commands"|"interactive"|"events_api",
+  "accepts_response_payload"}`` (events also carry ``"retry_attempt": 0,
+  "retry_reason": ""``; ``retry_num`` sets them), to one of the app's connections
+  (round robin), waits for the ack ``{"envelope_id", "payload"}`` (on any connection,
+  up to ``app_timeout``) and applies the ack payload exactly like an HTTP ack body:
+  same ``AppResponse`` (status 200, ``body`` = the ack payload as JSON, ``.envelope``,
+  ``.connection``), same 3-second deadline (``operation_timeout`` / ``http_timeout``
+  in ``errors``), ``dispatch_failed`` when the app has no connection.  Slash command
+  payloads are a JSON object of the same (string) fields the form would carry.
+  ``url_verification``/``send_raw`` have no Socket Mode form and raise, as do the
+  signing arguments (``sign``, ``secret``, ``timestamp``).
+* ``wait_socket_connected(timeout, exclude=ids)`` waits for a connection that gets
+  payloads and returns its id; ``socket_connections`` lists the open ones (``sockets``
+  keeps every :class:`SocketConnection` with what it received);
+  ``socket_disconnect(reason="refresh_requested")`` sends Slack's ``disconnect``
+  message (no more payloads there; the fake closes it after ``close_after`` seconds
+  unless the app does), ``socket_close()`` closes from Slack's side, ``socket_ping()``
+  checks the app answers pings, ``socket_send_raw(text)`` sends any frame.
+
+Configuring an app under test for Socket Mode: slack_bolt's ``SocketModeHandler(app,
+app_token)`` (builtin client) gets its WebSocket URL from ``apps.connections.open``
+called on the **app's own client** (``app.client``, unless ``web_client=`` is given),
+so the Web API base URL that the app's ``WebClient`` uses is the one to point at the
+fake: ``App(client=WebClient(base_url=fake.api_url, token=fake.bot_token))`` and
+``SocketModeHandler(app, fake.app_token)``.  For this project's app (``python app.py``
+or ``bot.runtime.build``): ``SLACK_API_URL=fake.api_url``,
+``SLACK_BOT_TOKEN=fake.bot_token``, ``SLACK_APP_TOKEN=fake.app_token`` (no
+``SLACK_SIGNING_SECRET``; Socket Mode payloads are not signed).  The URL is ``ws://``
+on a port other than 443, which slack_sdk's builtin client opens without TLS; leave
+``HTTPS_PROXY``/``HTTP_PROXY`` unset, as slack_sdk would tunnel the socket through a
+proxy (with TLS) and ignores ``NO_PROXY``.  Then ``fake.wait_socket_connected()``
+and ``fake.transport = "socket"``.  Two slack_bolt behaviours show through: with its
+default listener runner (``process_before_response=False``) a listener that has not
+acked after 3 s gets no ack sent at all (the fake reports it after ``app_timeout``;
+lower it to keep such a test short), and slack_bolt turns every events_api
+envelope's ``retry_attempt`` into an ``x-slack-retry-num`` header, ``"0"`` on a first
+delivery.  slack_sdk's builtin client notices a closed connection only when its 3 s
+receive timeout or 10 s ping monitor fires, so closes and refreshes take seconds.
+
 Beyond the rules, a few helpers: ``advance(seconds)`` moves the fake's clock
 (trigger / response_url expiry, rate-limit windows) without sleeping,
 ``issue_trigger(user)`` mints a trigger_id, ``user_message(...)`` posts as a
@@ -42,6 +98,7 @@ posted to a thread_ts that matches no message.
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 import copy
 import datetime as _dt
@@ -53,7 +110,9 @@ import logging
 import random
 import re
 import secrets
+import socket
 import string
+import struct
 import threading
 import time
 import urllib.error
@@ -75,6 +134,7 @@ __all__ = [
     "FakeSlack",
     "Message",
     "ResponsePost",
+    "SocketConnection",
     "View",
     "Violation",
 ]
@@ -128,6 +188,10 @@ TRIGGER_TTL = 3.0  # seconds a trigger_id can be exchanged
 ACK_DEADLINE = 3.0  # seconds Slack waits for the app's HTTP response
 RESPONSE_URL_TTL = 30 * 60.0
 RESPONSE_URL_MAX_USES = 5
+SOCKET_MAX_CONNECTIONS = 10  # open Socket Mode connections Slack allows an app
+SOCKET_CONNECTION_TIME = 18060  # approximate_connection_time in Slack's hello (seconds)
+SOCKET_DEBUG_CONNECTION_TIME = 360  # ... when the URL has &debug_reconnects=true
+SOCKET_MAX_MESSAGE = 16 * 1024 * 1024  # the fake's cap on one WebSocket message from the app
 
 # --------------------------------------------------------------------------------------
 # Block Kit element catalogue
@@ -259,6 +323,17 @@ _SCOPES_FOR_METHOD = {
     "users.info": "users:read",
     "users.list": "users:read",
     "users.lookupByEmail": "users:read.email",
+}
+
+
+_APP_LEVEL_METHODS = {"apps.connections.open"}  # methods that take the app-level token
+# Socket Mode envelope per kind of delivery: (type, accepts_response_payload)
+_SOCKET_ENVELOPES = {
+    "command": ("slash_commands", True),
+    "block_actions": ("interactive", True),
+    "view_submission": ("interactive", True),
+    "view_closed": ("interactive", False),
+    "event": ("events_api", False),
 }
 
 
@@ -1082,6 +1157,11 @@ class AppResponse:
         self.message: Message | None = None
         self.ephemeral: Ephemeral | None = None
         self.signed_ok = True
+        # Socket Mode deliveries (transport == "socket"): the envelope sent, and where
+        self.transport = "http"
+        self.envelope: dict | None = None
+        self.envelope_id: str | None = None
+        self.connection: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -1095,7 +1175,7 @@ class AppResponse:
 
     def __repr__(self) -> str:
         return (
-            f"<AppResponse {self.kind} status={self.status} elapsed={self.elapsed:.3f}s"
+            f"<AppResponse {self.kind} {self.transport} status={self.status} elapsed={self.elapsed:.3f}s"
             f" body={self.body[:200]!r} applied={self.applied}>"
         )
 
@@ -1198,6 +1278,163 @@ def _tz_info(tz: str) -> tuple[str, int]:
 
 
 # --------------------------------------------------------------------------------------
+# Socket Mode: the server side of RFC 6455 WebSockets (stdlib only)
+# --------------------------------------------------------------------------------------
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
+_WS_CONTINUATION, _WS_TEXT, _WS_BINARY = 0x0, 0x1, 0x2
+_WS_CLOSE, _WS_PING, _WS_PONG = 0x8, 0x9, 0xA
+_WS_OPCODES = {_WS_CONTINUATION, _WS_TEXT, _WS_BINARY, _WS_CLOSE, _WS_PING, _WS_PONG}
+
+
+def _ws_accept(key: str) -> str:
+    """Sec-WebSocket-Accept for a client's Sec-WebSocket-Key (RFC 6455 section 4.2.2)."""
+    return base64.b64encode(hashlib.sha1((key.strip() + _WS_GUID).encode()).digest()).decode()
+
+
+def _ws_frame(opcode: int, payload: bytes = b"") -> bytes:
+    """One unmasked, final frame as a server sends it (RFC 6455 section 5.2)."""
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, n)
+    elif n < 1 << 16:
+        head = struct.pack("!BBH", 0x80 | opcode, 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+    return head + payload
+
+
+def _ws_close_payload(code: int, reason: str = "") -> bytes:
+    return struct.pack("!H", code) + reason.encode()[:123]
+
+
+class _WsProtocolError(Exception):
+    def __init__(self, code: int, reason: str):
+        super().__init__(f"{code} {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class SocketConnection:
+    """One Socket Mode WebSocket connection the app opened to the fake (Slack's side).
+
+    ``received`` holds every text message the app sent (acks), ``envelopes`` the ids
+    of the envelopes delivered on it, ``disconnect_reason`` the reason of the
+    ``disconnect`` message the fake sent (then ``draining``: no more deliveries)."""
+
+    def __init__(self, conn_id: str, ticket: str, sock: socket.socket, rfile, opened: float, host: str):
+        self.id = conn_id
+        self.ticket = ticket
+        self.host = host  # debug_info.host, as in Slack's hello/disconnect
+        self.opened = opened
+        self.closed_at: float | None = None
+        self.close_code: int | None = None  # from the close frame, whoever sent it first
+        self.close_reason = ""
+        self.closed_by: str | None = None  # "app" | "fake" | "eof"
+        self.hello: dict | None = None
+        self.disconnect_reason: str | None = None
+        self.disconnects: list[str] = []  # reasons of every disconnect message sent
+        self.draining = False
+        self.received: list[str] = []
+        self.envelopes: list[str] = []
+        self.pings_from_app = 0
+        self.pongs: list[bytes] = []
+        self._sock = sock
+        self._rfile = rfile
+        self._send_lock = threading.Lock()
+        self._close_sent = False
+        self._done = threading.Event()
+        self._pong = threading.Condition()
+
+    @property
+    def open(self) -> bool:
+        return not self._done.is_set()
+
+    @property
+    def ready(self) -> bool:
+        """Open, greeted with ``hello`` and not asked to disconnect: payloads go here."""
+        return self.open and self.hello is not None and not self.draining and not self._close_sent
+
+    def __repr__(self) -> str:
+        state = f"closed({self.close_code})" if not self.open else "draining" if self.draining else "open"
+        return f"<SocketConnection {self.id} {state} envelopes={len(self.envelopes)}>"
+
+    # -- frames
+    def _send(self, opcode: int, payload: bytes = b"") -> bool:
+        frame = _ws_frame(opcode, payload)  # one sendall per frame: readers see whole frames
+        with self._send_lock:
+            if self._done.is_set() or self._close_sent:
+                return False  # nothing after a close frame (RFC 6455 section 5.5.1)
+            try:
+                self._sock.sendall(frame)
+            except OSError:
+                return False
+            if opcode == _WS_CLOSE:
+                self._close_sent = True
+        return True
+
+    def send_text(self, text: str) -> bool:
+        return self._send(_WS_TEXT, text.encode("utf-8"))
+
+    def _read_exact(self, n: int) -> bytes:
+        data = self._rfile.read(n) if n else b""
+        if len(data) < n:
+            raise EOFError
+        return data
+
+    def _read_frame(self) -> tuple[bool, int, bytes]:
+        b1, b2 = self._read_exact(2)
+        fin, opcode = bool(b1 & 0x80), b1 & 0x0F
+        if b1 & 0x70:
+            raise _WsProtocolError(1002, "reserved bits set without a negotiated extension")
+        if opcode not in _WS_OPCODES:
+            raise _WsProtocolError(1002, f"unknown opcode {opcode:#x}")
+        n = b2 & 0x7F
+        if n == 126:
+            (n,) = struct.unpack("!H", self._read_exact(2))
+        elif n == 127:
+            (n,) = struct.unpack("!Q", self._read_exact(8))
+        if opcode >= _WS_CLOSE and (n > 125 or not fin):
+            raise _WsProtocolError(1002, "control frames must be final and at most 125 bytes")
+        if not b2 & 0x80:
+            raise _WsProtocolError(1002, "client frames must be masked (RFC 6455 section 5.1)")
+        if n > SOCKET_MAX_MESSAGE:
+            raise _WsProtocolError(1009, "message too big")
+        mask = self._read_exact(4)
+        raw = self._read_exact(n)
+        keys = (mask * (n // 4 + 1))[:n]
+        return fin, opcode, (int.from_bytes(raw, "big") ^ int.from_bytes(keys, "big")).to_bytes(n, "big")
+
+    def close(self, code: int = 1000, reason: str = "", *, wait: float = 2.0) -> None:
+        """Send a close frame; drop the TCP connection if the app has not closed it
+        within ``wait`` seconds."""
+        if self._send(_WS_CLOSE, _ws_close_payload(code, reason)):
+            if self.close_code is None:
+                self.close_code, self.close_reason, self.closed_by = code, reason, "fake"
+        if not self._done.wait(wait):
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+@dataclass
+class _Envelope:
+    id: str
+    kind: str
+    type: str
+    connection: str
+    sent: float  # perf_counter
+    done: threading.Event = field(default_factory=threading.Event)
+    ack: dict | None = None
+    acked_at: float | None = None
+    acked_on: str | None = None
+    abandoned: bool = False  # the fake stopped waiting (app_timeout passed)
+
+
+# --------------------------------------------------------------------------------------
 # The fake
 # --------------------------------------------------------------------------------------
 class FakeSlack:
@@ -1231,6 +1468,8 @@ class FakeSlack:
         app_timeout: float = 15.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        app_token: str | None = "xapp-test",
+        app_token_scopes: Iterable[str] = ("connections:write",),
     ):
         self.bot_token = bot_token
         self.signing_secret = signing_secret
@@ -1249,6 +1488,11 @@ class FakeSlack:
         self.ack_deadline = ack_deadline
         self.app_timeout = app_timeout
         self.app_url: str | None = None
+        # Socket Mode: the app-level token (xapp-...) that apps.connections.open takes,
+        # and the switch that sends payloads over the WebSocket instead of to app_url.
+        self.app_token = app_token
+        self.app_token_scopes = set(app_token_scopes)
+        self._transport = "http"
         # Replicas behind a load balancer: when set, each request is delivered to every URL
         # here at the same moment (the same signed body), as a retried or duplicated
         # delivery would reach several replicas. The first URL's answer is the one applied.
@@ -1279,6 +1523,12 @@ class FakeSlack:
         self.warnings: list[Violation] = []
         self.app_requests: list[AppResponse] = []
         self.orphans: list[Message] = []
+        self.sockets: list[SocketConnection] = []  # every Socket Mode connection, oldest first
+        self._tickets: dict[str, dict] = {}
+        self._envelopes: dict[str, _Envelope] = {}
+        self._socket_turn = 0
+        self._socket_changed = threading.Condition(self._lock)
+        self._socket_timers: list[threading.Timer] = []
 
         self._add_user_locked(
             bot_user_id,
@@ -1305,6 +1555,11 @@ class FakeSlack:
     def stop(self) -> None:
         if self._server is None:
             return
+        for timer in self._socket_timers:
+            timer.cancel()
+        for conn in list(self.sockets):
+            if conn.open:
+                conn._shutdown()
         self._server.shutdown()
         self._server.server_close()
         if self._thread:
@@ -1575,6 +1830,8 @@ class FakeSlack:
             for c in self.calls[-last:]:
                 status = "ok" if getattr(c, "ok", None) else f"error={getattr(c, 'error', None)}"
                 lines.append(f"  {c.method} {status} {_short(c.args)}")
+            if self.sockets:
+                lines.append(f"socket mode connections: {self.sockets[-5:]}")
             lines.append(f"last requests to the app ({len(self.app_requests)} total):")
             lines += [f"  {r!r}" for r in self.app_requests[-5:]]
             return "\n".join(lines)
@@ -1622,6 +1879,8 @@ class FakeSlack:
         try:
             if path.startswith("/api/"):
                 self._http_api(h, verb, path[len("/api/") :], parsed.query, body)
+            elif path in ("/link", "/link/"):
+                self._socket_serve(h, verb, parsed.query)
             elif path.startswith("/responses/") and verb == "POST":
                 status, text = self._http_response_url(path[len("/responses/") :], h.headers, body)
                 h.send(status, text.encode(), "text/html")
@@ -1663,7 +1922,8 @@ class FakeSlack:
         else:
             result = None
         auth = h.headers.get("Authorization") or ""
-        token = auth[7:].strip() if auth.lower().startswith("bearer ") else args.pop("token", None)
+        in_header = auth.lower().startswith("bearer ")
+        token = auth[7:].strip() if in_header else args.pop("token", None)
         args.pop("token", None)
         call = Call(method, args)
         call.http_method = verb
@@ -1674,7 +1934,7 @@ class FakeSlack:
                 self._violation(method, result["error"], "unparseable request body")
             else:
                 try:
-                    result = self._api(method, token, args)
+                    result = self._api(method, token, args, token_in_header=in_header)
                 except _ApiError as e:
                     result = {"ok": False, "error": e.error}
                     result.update(e.extra)
@@ -1685,16 +1945,24 @@ class FakeSlack:
             call.ok = bool(result.get("ok"))
             call.error = result.get("error")
             call.response = result
-        headers = {**headers, "X-OAuth-Scopes": ",".join(sorted(self.scopes))}
+        scopes = self.app_token_scopes if token and token == self.app_token else self.scopes
+        headers = {**headers, "X-OAuth-Scopes": ",".join(sorted(scopes))}
         h.send(status, json.dumps(result).encode(), "application/json; charset=utf-8", headers)
 
     # ------------------------------------------------------------------ Web API
-    def _api(self, method: str, token: str | None, args: dict) -> dict:
+    def _api(self, method: str, token: str | None, args: dict, *, token_in_header: bool = True) -> dict:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             raise _ApiError("unknown_method", detail=f"the fake does not implement {method}")
         if not token:
             raise _ApiError("not_authed")
+        if method in _APP_LEVEL_METHODS:
+            self._check_app_token(method, token, token_in_header)
+            return {"ok": True, **handler(args)}
+        if token.startswith("xapp-"):
+            if token == self.app_token:
+                raise _ApiError("not_allowed_token_type", detail=f"{method} takes a bot token, not the app-level token")
+            raise _ApiError("invalid_auth")
         if token != self.bot_token:
             raise _ApiError("invalid_auth")
         needed = _SCOPES_FOR_METHOD.get(method)
@@ -1703,6 +1971,20 @@ class FakeSlack:
         self._rate_limit(method, args)
         result = handler(args)
         return {"ok": True, **result}
+
+    def _check_app_token(self, method: str, token: str, token_in_header: bool) -> None:
+        """apps.connections.open: only the app-level token, and only in the Authorization header."""
+        if not token.startswith("xapp-"):
+            raise _ApiError("not_allowed_token_type", detail=f"{method} takes an app-level token (xapp-...)")
+        if self.app_token is None or token != self.app_token:
+            raise _ApiError("invalid_auth")
+        if not token_in_header:
+            raise _ApiError("invalid_auth", detail=f"{method} takes the token in the Authorization header only")
+        if "connections:write" not in self.app_token_scopes:
+            raise _ApiError(
+                "missing_scope",
+                extra={"needed": "connections:write", "provided": ",".join(sorted(self.app_token_scopes))},
+            )
 
     def _require_scope(self, scope: str) -> None:
         if scope not in self.scopes:
@@ -2427,6 +2709,18 @@ class FakeSlack:
         headers: dict | None = None,
         raw: bool = False,
     ) -> AppResponse:
+        if self._transport == "socket":
+            return self._socket_post(
+                kind,
+                payload,
+                sign=sign,
+                secret=secret,
+                timestamp=timestamp,
+                retry_num=retry_num,
+                retry_reason=retry_reason,
+                headers=headers,
+                raw=raw,
+            )
         if not self.app_url:
             raise RuntimeError("set FakeSlack.app_url to the app's POST /slack/events URL first")
         ts = str(int(time.time())) if timestamp is None else str(timestamp)
@@ -3173,6 +3467,381 @@ class FakeSlack:
         headers = dict(headers or {})
         ctype = headers.pop("Content-Type", None) or headers.pop("content-type", None) or content_type
         return self._post_to_app("raw", body, ctype, None, sign=False, headers=headers, raw=True)
+
+    # ------------------------------------------------------------------ Socket Mode
+    @property
+    def transport(self) -> str:
+        """How the client-side helpers reach the app: ``"http"`` (signed POSTs to
+        ``app_url``, the default) or ``"socket"`` (envelopes over the app's Socket Mode
+        WebSocket, acked by ``envelope_id``)."""
+        return self._transport
+
+    @transport.setter
+    def transport(self, value: str) -> None:
+        if value not in ("http", "socket"):
+            raise ValueError(f"transport must be 'http' or 'socket', not {value!r}")
+        self._transport = value
+
+    def _m_apps_connections_open(self, args: dict) -> dict:
+        with self._lock:
+            ticket = str(uuid.uuid4())
+            self._tickets[ticket] = {"issued": self.now(), "used": False}
+        app = hashlib.sha256(f"{self.team_id}:{self.app_id}".encode()).hexdigest()
+        return {"url": f"ws://{self._host}:{self.port}/link/?ticket={ticket}&app_id={app}"}
+
+    @property
+    def socket_connections(self) -> list[str]:
+        """Ids of the open Socket Mode connections, oldest first (``len()`` is the count).
+        A connection asked to disconnect stays here until it is closed."""
+        with self._lock:
+            return [c.id for c in self.sockets if c.open]
+
+    def socket(self, conn_id: str) -> SocketConnection:
+        with self._lock:
+            for c in self.sockets:
+                if c.id == conn_id:
+                    return c
+        raise ValueError(f"no Socket Mode connection {conn_id!r}; connections: {[c.id for c in self.sockets]}")
+
+    def wait_socket_connected(self, timeout: float = 5.0, *, exclude: Iterable[str] = ()) -> str:
+        """Wait until the app holds a connection that gets payloads (greeted with
+        ``hello``, not asked to disconnect) whose id is not in ``exclude``; return the
+        newest such id.  AssertionError (with recent activity) on timeout."""
+        excluded = set(exclude)
+        deadline = time.monotonic() + timeout
+        with self._socket_changed:
+            while True:
+                ready = [c for c in self.sockets if c.ready and c.id not in excluded]
+                if ready:
+                    return ready[-1].id
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"no Socket Mode connection (excluding {sorted(excluded)}) within {timeout}s;"
+                        f" connections: {self.sockets}\n{self.describe()}"
+                    )
+                self._socket_changed.wait(left)
+
+    def socket_disconnect(
+        self, reason: str = "refresh_requested", connection: str | None = None, *, close_after: float | None = 10.0
+    ) -> list[str]:
+        """Send Slack's ``{"type": "disconnect", "reason": ...}`` to ``connection`` (default:
+        every open connection) and return the ids it went to.
+
+        ``warning`` only warns (the connection keeps getting payloads).  Any other reason
+        (``refresh_requested``, ``link_disabled``, ...) stops deliveries to the connection
+        and, unless the app closes it first, the fake closes it after ``close_after``
+        seconds (None: never).  An app that reconnects calls apps.connections.open and
+        opens a new connection; :meth:`wait_socket_connected` with ``exclude`` waits for it."""
+        with self._socket_changed:
+            targets = [c for c in self.sockets if c.open and not c.draining and connection in (None, c.id)]
+            if connection is not None and not targets:
+                raise ValueError(f"no open Socket Mode connection {connection!r}")
+            for c in targets:
+                c.disconnects.append(reason)
+                if reason != "warning":
+                    c.draining, c.disconnect_reason = True, reason
+        for c in targets:
+            c.send_text(json.dumps({"type": "disconnect", "reason": reason, "debug_info": {"host": c.host}}))
+            if reason != "warning" and close_after is not None:
+                self._socket_close_later(c, close_after)
+        return [c.id for c in targets]
+
+    def _socket_close_later(self, conn: SocketConnection, delay: float) -> None:
+        timer = threading.Timer(delay, conn.close)
+        timer.daemon = True
+        timer.start()
+        self._socket_timers.append(timer)
+
+    def socket_close(self, connection: str | None = None, code: int = 1001, reason: str = "") -> list[str]:
+        """Close ``connection`` (default: every open one) from Slack's side with a close
+        frame, as when Slack's server goes away; return the ids closed."""
+        with self._socket_changed:
+            targets = [c for c in self.sockets if c.open and connection in (None, c.id)]
+            for c in targets:
+                c.draining = True
+        for c in targets:
+            c.close(code, reason)
+        return [c.id for c in targets]
+
+    def socket_ping(self, connection: str | None = None, timeout: float = 2.0) -> bool:
+        """Ping the app's connection (default: the newest open one); True when it answers
+        with a pong carrying the ping's payload, as RFC 6455 requires."""
+        conn = self._socket_target(connection)
+        data = secrets.token_hex(8).encode()
+        with conn._pong:
+            if not conn._send(_WS_PING, data):
+                return False
+            return conn._pong.wait_for(lambda: data in conn.pongs, timeout)
+
+    def socket_send_raw(self, text: str | bytes, connection: str | None = None) -> bool:
+        """Send an arbitrary text frame to the app's connection (default: the newest open one)."""
+        conn = self._socket_target(connection)
+        return conn._send(_WS_TEXT, text.encode("utf-8") if isinstance(text, str) else text)
+
+    def _socket_target(self, connection: str | None) -> SocketConnection:
+        with self._lock:
+            open_ = [c for c in self.sockets if c.open and connection in (None, c.id)]
+        if not open_:
+            raise ValueError(f"no open Socket Mode connection {connection or ''}".strip())
+        return open_[-1]
+
+    # -- the WebSocket endpoint
+    def _socket_serve(self, h: _Handler, verb: str, query: str) -> None:
+        if verb != "GET" or (h.headers.get("Upgrade") or "").lower() != "websocket":
+            h.send(426, b"Upgrade Required", "text/plain", {"Upgrade": "websocket", "Connection": "Upgrade"})
+            return
+        params = {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()}
+        key = h.headers.get("Sec-WebSocket-Key") or ""
+        problems = []
+        if h.request_version != "HTTP/1.1":
+            problems.append(f"{h.request_version} (RFC 6455 needs HTTP/1.1)")
+        if "upgrade" not in (h.headers.get("Connection") or "").lower():
+            problems.append("no 'Connection: Upgrade'")
+        if (h.headers.get("Sec-WebSocket-Version") or "").strip() != "13":
+            problems.append(f"Sec-WebSocket-Version {h.headers.get('Sec-WebSocket-Version')!r} (must be 13)")
+        try:
+            if len(base64.b64decode(key, validate=True)) != 16:
+                raise ValueError
+        except ValueError:
+            problems.append(f"Sec-WebSocket-Key {key!r} is not 16 base64-encoded bytes")
+        if problems:
+            self._violation("socket_mode", "invalid_handshake", problems)
+            h.send(400, b"Bad Request", "text/plain")
+            return
+        with self._socket_changed:
+            ticket = params.get("ticket") or ""
+            issued = self._tickets.get(ticket)
+            if issued is None or issued["used"]:
+                why = "reused" if issued else "unknown"
+                self._violation(
+                    "socket_mode",
+                    "invalid_ticket",
+                    f"{why} ticket {ticket!r}: every connection needs a fresh URL from apps.connections.open",
+                )
+                h.send(401, b"invalid ticket", "text/plain")
+                return
+            issued["used"] = True
+            seq = len(self.sockets) + 1
+            conn = SocketConnection(f"WS{seq:04d}", ticket, h.connection, h.rfile, self.now(), f"applink-fake-{seq}")
+            self.sockets.append(conn)
+            live = sum(1 for c in self.sockets if c.open)
+        h.close_connection = True
+        h.log_request(101)
+        try:
+            h.wfile.write(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Accept: {_ws_accept(key)}\r\n\r\n".encode()
+            )
+            if live > SOCKET_MAX_CONNECTIONS:
+                self._violation("socket_mode", "too_many_websockets", f"{live} open connections (Slack allows 10)")
+                with self._socket_changed:
+                    conn.draining, conn.disconnect_reason = True, "too_many_websockets"
+                    conn.disconnects.append("too_many_websockets")
+                msg = {"type": "disconnect", "reason": "too_many_websockets", "debug_info": {"host": conn.host}}
+                conn.send_text(json.dumps(msg))
+                self._socket_close_later(conn, 1.0)
+            else:
+                debug = params.get("debug_reconnects") == "true"
+                hello = {
+                    "type": "hello",
+                    "num_connections": live,
+                    "debug_info": {
+                        "host": conn.host,
+                        "build_number": 1,
+                        "approximate_connection_time": SOCKET_DEBUG_CONNECTION_TIME
+                        if debug
+                        else SOCKET_CONNECTION_TIME,
+                    },
+                    "connection_info": {"app_id": self.app_id},
+                }
+                if conn.send_text(json.dumps(hello)):
+                    with self._socket_changed:
+                        conn.hello = hello
+                        self._socket_changed.notify_all()
+            self._socket_loop(conn)
+        finally:
+            with self._socket_changed:
+                if conn.close_code is None:
+                    conn.close_code, conn.closed_by = 1006, "eof"
+                conn.closed_at = self.now()
+                conn._done.set()
+                self._socket_changed.notify_all()
+
+    def _socket_loop(self, conn: SocketConnection) -> None:
+        parts: list[bytes] = []
+        message_op: int | None = None
+        try:
+            while True:
+                fin, op, data = conn._read_frame()
+                if op == _WS_PING:
+                    conn.pings_from_app += 1
+                    conn._send(_WS_PONG, data)
+                elif op == _WS_PONG:
+                    with conn._pong:
+                        conn.pongs.append(data)
+                        conn._pong.notify_all()
+                elif op == _WS_CLOSE:
+                    if conn.close_code is None:
+                        code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else 1005
+                        conn.close_code, conn.close_reason = code, data[2:].decode("utf-8", "replace")
+                        conn.closed_by = "app"
+                    conn._send(_WS_CLOSE, data[:2])  # the closing handshake's echo (once)
+                    return
+                else:
+                    if op == _WS_CONTINUATION and message_op is None:
+                        raise _WsProtocolError(1002, "continuation frame with no message to continue")
+                    if op != _WS_CONTINUATION:
+                        if message_op is not None:
+                            raise _WsProtocolError(1002, "new message before the last one's final frame")
+                        message_op = op
+                    parts.append(data)
+                    if sum(map(len, parts)) > SOCKET_MAX_MESSAGE:
+                        raise _WsProtocolError(1009, "message too big")
+                    if fin:
+                        payload, kind = b"".join(parts), message_op
+                        parts, message_op = [], None
+                        if kind == _WS_BINARY:
+                            self._violation("socket_mode", "invalid_message", "a binary frame; Slack takes JSON text")
+                            continue
+                        try:
+                            text = payload.decode("utf-8")
+                        except UnicodeDecodeError:
+                            raise _WsProtocolError(1007, "text message is not UTF-8") from None
+                        self._socket_message(conn, text)
+        except _WsProtocolError as e:
+            self._violation("socket_mode", "protocol_error", f"{conn.id}: {e.code} {e.reason}")
+            if conn.close_code is None:
+                conn.close_code, conn.close_reason, conn.closed_by = e.code, e.reason, "fake"
+            conn._send(_WS_CLOSE, _ws_close_payload(e.code, e.reason))
+        except (EOFError, OSError):
+            return
+
+    def _socket_message(self, conn: SocketConnection, text: str) -> None:
+        """A text message from the app: an ack ``{"envelope_id": ..., "payload": ...}``."""
+        conn.received.append(text)
+        try:
+            msg = json.loads(text)
+        except ValueError:
+            self._violation("socket_mode", "invalid_json", _short(text))
+            return
+        if not isinstance(msg, dict) or not isinstance(msg.get("envelope_id"), str):
+            self._violation(
+                "socket_mode", "invalid_message", f"expected an ack {{envelope_id, payload}}: {_short(text)}"
+            )
+            return
+        extra = sorted(set(msg) - {"envelope_id", "payload"})
+        if extra:
+            self._warning("socket_mode", "unexpected_ack_keys", extra)
+        with self._lock:
+            env = self._envelopes.get(msg["envelope_id"])
+            if env is None:
+                self._violation("socket_mode", "invalid_envelope_id", f"ack for an envelope never sent: {_short(text)}")
+                return
+            if env.ack is not None:
+                self._violation(env.kind, "duplicate_ack", f"envelope {env.id} acked twice")
+                return
+            env.ack, env.acked_at, env.acked_on = msg, time.perf_counter(), conn.id
+            abandoned = env.abandoned
+        env.done.set()
+        if abandoned:
+            self._violation(
+                env.kind,
+                self._timeout_error(env.kind),
+                f"ack for {env.id} came {env.acked_at - env.sent:.2f}s after delivery (the fake waited {self.app_timeout}s)",
+            )
+
+    @staticmethod
+    def _timeout_error(kind: str) -> str:
+        return "http_timeout" if kind == "event" else "operation_timeout"
+
+    def _pick_socket(self) -> SocketConnection | None:
+        """Slack sends each payload to any one of the app's connections: round robin."""
+        ready = [c for c in self.sockets if c.ready]
+        if not ready:
+            return None
+        self._socket_turn += 1
+        return ready[self._socket_turn % len(ready)]
+
+    def _socket_post(
+        self,
+        kind: str,
+        payload: Any,
+        *,
+        sign: bool,
+        secret: str | None,
+        timestamp: int | str | None,
+        retry_num: int | None,
+        retry_reason: str | None,
+        headers: dict | None,
+        raw: bool,
+    ) -> AppResponse:
+        """Deliver ``payload`` in a Socket Mode envelope and wait for the app's ack."""
+        if raw or kind not in _SOCKET_ENVELOPES:
+            raise RuntimeError(
+                f"{kind}: Slack sends nothing like it in Socket Mode (transport is 'socket');"
+                " socket_send_raw() sends raw WebSocket messages"
+            )
+        if not sign or secret is not None or timestamp is not None or headers:
+            raise ValueError(
+                "sign/secret/timestamp/headers do not apply to Socket Mode: payloads arrive unsigned"
+                " over the app's authenticated WebSocket"
+            )
+        if self.fanout:
+            raise ValueError("fanout is for HTTP replicas; in Socket Mode each replica opens its own connection")
+        etype, accepts = _SOCKET_ENVELOPES[kind]
+        if retry_num is not None and etype != "events_api":
+            raise ValueError("Slack retries only Events API deliveries")
+        eid = str(uuid.uuid4())
+        envelope: dict[str, Any] = {
+            "envelope_id": eid,
+            "payload": payload,
+            "type": etype,
+            "accepts_response_payload": accepts,
+        }
+        if etype == "events_api":
+            envelope["retry_attempt"] = retry_num or 0
+            envelope["retry_reason"] = (retry_reason or "") if retry_num else ""
+        with self._lock:
+            conn = self._pick_socket()
+            if conn is not None:
+                env = _Envelope(eid, kind, etype, conn.id, time.perf_counter())
+                self._envelopes[eid] = env
+                conn.envelopes.append(eid)
+        if conn is None or not conn.send_text(json.dumps(envelope)):
+            why = "no open Socket Mode connection" if conn is None else f"connection {conn.id} is closed"
+            resp = AppResponse(kind, payload, 0, {}, why, 0.0)
+            resp.transport, resp.envelope, resp.envelope_id = "socket", envelope, eid
+            with self._lock:
+                self.app_requests.append(resp)
+            self._violation(kind, "dispatch_failed", f"could not deliver to the app: {why}")
+            return resp
+        env.done.wait(self.app_timeout)
+        with self._lock:
+            if env.ack is None:
+                env.abandoned = True
+            ack, acked_at = env.ack, env.acked_at
+        if ack is None:
+            status, body, elapsed = 0, "", time.perf_counter() - env.sent
+        else:
+            status, elapsed = 200, acked_at - env.sent
+            data = ack.get("payload")
+            body = "" if data is None else data if isinstance(data, str) else json.dumps(data)
+        resp = AppResponse(kind, payload, status, {}, body, elapsed)
+        resp.transport, resp.envelope, resp.envelope_id, resp.connection = "socket", envelope, eid, conn.id
+        with self._lock:
+            self.app_requests.append(resp)
+        if ack is None:
+            resp.timed_out = True
+            self._violation(kind, self._timeout_error(kind), f"no ack for envelope {eid} within {self.app_timeout}s")
+        elif elapsed > self.ack_deadline:
+            resp.timed_out = True
+            self._violation(
+                kind, self._timeout_error(kind), f"the app acked after {elapsed:.2f}s (> {self.ack_deadline}s)"
+            )
+        if ack is not None and body and not accepts:
+            self._warning(kind, "response_payload_ignored", f"accepts_response_payload is false: {_short(body)}")
+        return resp
 
 
 class _Missing:
