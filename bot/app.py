@@ -39,8 +39,12 @@ def slack_client(services: Services) -> WebClient:
 
 
 def ignore_event_retries(request, next):
-    """Slack re-sends events it thinks we missed; our handlers already ran once."""
-    if request.headers.get("x-slack-retry-num") and request.body.get("type") == "event_callback":
+    """Slack re-sends events it thinks we missed; our handlers already ran once.
+
+    A first delivery in Socket Mode carries `retry_attempt: 0`, which Bolt passes on as
+    `x-slack-retry-num: 0`: only a number above zero is a retry."""
+    retry = (request.headers.get("x-slack-retry-num") or ["0"])[0]
+    if retry.strip() not in ("", "0") and request.body.get("type") == "event_callback":
         return BoltResponse(status=200, body="")
     return next()
 

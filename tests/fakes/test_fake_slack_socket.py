@@ -549,11 +549,6 @@ def test_the_real_app_runs_in_socket_mode_against_the_fake(slack, tmp_path):
     assert slack.errors == [], slack.describe()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: bot/app.py ignore_event_retries drops every Socket Mode event, as slack_bolt "
-    "maps retry_attempt 0 to x-slack-retry-num '0' on first deliveries",
-)
 def test_the_real_app_publishes_app_home_in_socket_mode(slack, sqlite_url):
     from bot.runtime import build
     from tests.conftest import settings_for
