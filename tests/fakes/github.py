@@ -14,9 +14,11 @@ GitHub's rules where a naive client would trip over them on github.com:
   answer ``403`` with ``retry-after`` and change nothing; the primary limit answers ``403``
   with ``x-ratelimit-remaining: 0``.
 
-* routes GitHub's OpenAPI description does not list (PyGithub's Team objects address teams as
-  ``/organizations/{org_id}/team/{team_id}/...``) are recorded in ``undocumented_calls`` and,
-  unless ``allow_undocumented_routes``, answer ``404`` like any unknown route;
+* routes GitHub's OpenAPI description does not list as paths (PyGithub's Team objects address
+  teams as ``/organizations/{org_id}/team/{team_id}/...``, which GitHub serves and names only in
+  "You can also specify a team by org_id and team_id" notes) are recorded in
+  ``undocumented_calls``; with ``allow_undocumented_routes=False`` they answer ``404`` like any
+  unknown route, to catch code that depends on them;
 * ``X-GitHub-Api-Version`` must name a supported version (``400`` otherwise; absent = default);
 * GitHub App authentication: RS256 JWTs checked like GitHub checks them, installation access
   tokens that act as the app's ``{slug}[bot]`` account and expire.
@@ -519,7 +521,20 @@ class FakeGitHub:
 
     Seed state with ``add_org``/``add_user``/``add_team``/``add_repo``/``grant``/``add_hook``
     (direct, not counted), exercise it over HTTP, then inspect with ``repo``/``team``/
-    ``files``/``commits``/``branches`` and the request log.
+    ``files``/``tree_entries``/``commits``/``branches`` and the request log (``requests``:
+    each ``RequestRecord`` carries ``api_version`` and ``auth_scheme``; ``undocumented_calls``).
+
+    Credentials: ``token`` authenticates as the user ``bot_login``.  A GitHub App is
+    ``add_app(app_id, public_key_pem)`` + ``install_app(app_id, org)``; its RS256 JWTs (signed
+    with the matching private key) reach ``/app...`` and ``/orgs/{org}/installation``, and
+    ``POST /app/installations/{id}/access_tokens`` issues ``ghs_`` tokens that act as
+    ``{slug}[bot]`` on the REST API and over git (``x-access-token``), only in the installed
+    org and within the installation's permissions, until ``installation_token_ttl`` seconds of
+    the fake's ``clock`` pass or ``expire_installation_tokens()``.
+
+    ``allow_undocumented_routes=False`` makes ``/organizations/{org_id}/team/{team_id}/...``
+    answer 404 as GitHub's OpenAPI description does not list it; the default stays True while
+    the product still follows PyGithub's ``Team.url`` there.
     """
 
     def __init__(

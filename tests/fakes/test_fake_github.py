@@ -588,13 +588,19 @@ def test_undocumented_team_routes_refused_and_recorded():
     assert fake.server_errors == []
 
 
-def test_undocumented_team_routes_allowed_are_still_recorded(gh, g):
-    assert gh.allow_undocumented_routes  # the default, while the product still follows team.url
-    team = g.get_organization(ORG).create_team("Staff")
-    team.add_membership(g.get_user("alice"), "member")
-    assert gh.team(ORG, "staff").members["alice"] == "member"
-    assert [m for m, _ in gh.undocumented_calls] == ["PUT"]
-    assert gh.undocumented_calls[0][1].endswith(f"/team/{team.id}/memberships/alice")
+def test_undocumented_team_routes_allowed_are_still_recorded():
+    fake = FakeGitHub(allow_undocumented_routes=True)  # the default while the product follows team.url
+    fake.add_org(ORG)
+    fake.add_user("alice")
+    with fake:
+        g = client(fake)
+        team = g.get_organization(ORG).create_team("Staff")
+        team.add_membership(g.get_user("alice"), "member")
+        assert fake.team(ORG, "staff").members["alice"] == "member"
+        assert [m for m, _ in fake.undocumented_calls] == ["PUT"]
+        assert fake.undocumented_calls[0][1].endswith(f"/team/{team.id}/memberships/alice")
+        g.close()
+    assert fake.server_errors == []
 
 
 # -- API version and Authorization scheme ------------------------------------------------------
