@@ -14,9 +14,20 @@ GitHub's rules where a naive client would trip over them on github.com:
   answer ``403`` with ``retry-after`` and change nothing; the primary limit answers ``403``
   with ``x-ratelimit-remaining: 0``.
 
+* routes GitHub's OpenAPI description does not list as paths (PyGithub's Team objects address
+  teams as ``/organizations/{org_id}/team/{team_id}/...``, which GitHub serves and names only in
+  "You can also specify a team by org_id and team_id" notes) are recorded in
+  ``undocumented_calls``; with ``allow_undocumented_routes=False`` they answer ``404`` like any
+  unknown route, to catch code that depends on them;
+* ``X-GitHub-Api-Version`` must name a supported version (``400`` otherwise; absent = default);
+* GitHub App authentication: RS256 JWTs checked like GitHub checks them, installation access
+  tokens that act as the app's ``{slug}[bot]`` account and expire.
+
 Repositories are real bare git repositories in a temporary directory, so the REST content
-endpoints and ``git clone``/``git push`` over HTTP share one truth.  Only the standard
-library is used.  See ``FakeGitHub`` for the Python API.
+endpoints and ``git clone``/``git push`` over HTTP share one truth; files can be symlinks
+(``Symlink``) or executables (``Executable``).  Only the standard library is used, except
+PyJWT + cryptography (PyGithub's own dependencies) to verify App JWTs, imported when an App
+authenticates.  See ``FakeGitHub`` for the Python API.
 """
 
 from __future__ import annotations
@@ -28,9 +39,12 @@ import hashlib
 import json
 import math
 import os
+import posixpath
 import random
 import re
+import secrets
 import shutil
+import string
 import subprocess
 import tempfile
 import threading
@@ -44,7 +58,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-__all__ = ["FakeGitHub", "Gate", "RequestRecord", "RepoView", "TeamView", "team_slug"]
+__all__ = [
+    "API_VERSIONS",
+    "Executable",
+    "FakeGitHub",
+    "Gate",
+    "RepoView",
+    "RequestRecord",
+    "Symlink",
+    "TeamView",
+    "team_slug",
+]
 
 GIT = shutil.which("git") or "git"
 DOCS = "https://docs.github.com/rest"
@@ -62,6 +86,23 @@ ROLE_NAMES = {
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REPO_MEDIA_TYPE = "application/vnd.github.v3.repository+json"
 MAX_INLINE_CONTENT = 1024 * 1024  # the contents API stops inlining files above 1 MB
+# REST API versions GitHub supports, most recent first; no header selects DEFAULT_API_VERSION
+# (docs.github.com/rest/about-the-rest-api/api-versions; github.blog changelog 2026-03-12).
+API_VERSIONS = ("2026-03-10", "2022-11-28")
+DEFAULT_API_VERSION = "2022-11-28"
+# an installation's permissions unless install_app is told otherwise (GitHub's permission names)
+DEFAULT_INSTALLATION_PERMISSIONS = {
+    "administration": "write",
+    "contents": "write",
+    "members": "write",
+    "metadata": "read",
+    "repository_hooks": "write",
+}
+JWT_DRIFT = 60  # seconds of clock drift GitHub tolerates on a JWT's iat
+JWT_MAX_LIFETIME = 600  # exp at most 10 minutes after iat
+AUTH_SCHEMES = {"token": "token", "bearer": "Bearer", "basic": "Basic"}
+_UNDOCUMENTED_TEAM = re.compile(r"^/organizations/\d+/team/\d+(?:/.*)?$", re.S)
+_APP_ROUTE = re.compile(r"^/app(?:/.*)?$|^/(?:orgs|users)/[^/]+/installation$|^/repos/[^/]+/[^/]+/installation$", re.S)
 
 _SLUG_RE = re.compile(r"[^a-z0-9_]+")
 _REPO_NAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
@@ -156,6 +197,29 @@ def _missing(field_name: str) -> ApiError:
     return _invalid(f'"{field_name}" wasn\'t supplied.')
 
 
+def _not_integration() -> ApiError:
+    """What GitHub answers when an installation token (or a JWT) reaches a route it may not use."""
+    return ApiError(403, "Resource not accessible by integration")
+
+
+def _jwt_error(message: str) -> ApiError:
+    return ApiError(401, message)
+
+
+@dataclass(frozen=True)
+class Symlink:
+    """A file that is a symbolic link (git mode 120000) to ``target``, for ``add_repo``/``add_commit``."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class Executable:
+    """An executable file (git mode 100755), for ``add_repo``/``add_commit``."""
+
+    data: bytes | str
+
+
 class _GitError(Exception):
     pass
 
@@ -169,6 +233,8 @@ class RequestRecord:
     query: str
     status: int | None
     t: float
+    api_version: str | None = None  # the X-GitHub-Api-Version header as sent (None: absent)
+    auth_scheme: str | None = None  # "token", "Bearer", "Basic" (as named by the client), None: absent
 
     def __iter__(self) -> Iterator[Any]:  # unpacks like the tuple (method, path, query, status, t)
         return iter((self.method, self.path, self.query, self.status, self.t))
@@ -229,6 +295,8 @@ class RepoView:
     has_issues: bool
     has_wiki: bool
     clone_url: str
+    size: int = 0  # KB, as the repository JSON's ``size``
+    updated_at: str = ""
 
 
 @dataclass
@@ -282,7 +350,8 @@ class _Repo:
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     pushed_at: float = field(default_factory=time.time)
-    size: int = 0
+    size: int = 0  # KB of packed objects, measured after each ref change
+    size_override: int | None = None  # set_repo_size: what ``size`` says instead
     hooks: list[dict] = field(default_factory=list)
 
 
@@ -300,6 +369,50 @@ class _Team:
     repo_perms: dict[int, str] = field(default_factory=dict)  # repo id -> permission
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class _App:
+    id: int
+    slug: str
+    name: str
+    client_id: str
+    public_key: Any  # a cryptography RSA public key
+    bot: _Account  # the app's "{slug}[bot]" account
+    owner: str | None = None
+    created_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class _Installation:
+    id: int
+    app_id: int
+    org: str  # canonical org login
+    permissions: dict[str, str]
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class _InstallationToken:
+    token: str
+    installation_id: int
+    expires: float  # on the fake's clock
+    expires_at: float  # epoch seconds, as reported in expires_at
+    permissions: dict[str, str]
+    repo_ids: frozenset[int] | None = None  # None: every repository of the installation
+    revoked: bool = False
+
+
+@dataclass
+class _Principal:
+    """Who a request is authenticated as."""
+
+    kind: str  # "user" (the fake's token), "installation" (an installation token) or "app" (a JWT)
+    account: _Account | None = None  # the user, or the app's bot account
+    app: _App | None = None
+    installation: _Installation | None = None
+    token: _InstallationToken | None = None
 
 
 class _Req:
@@ -408,7 +521,20 @@ class FakeGitHub:
 
     Seed state with ``add_org``/``add_user``/``add_team``/``add_repo``/``grant``/``add_hook``
     (direct, not counted), exercise it over HTTP, then inspect with ``repo``/``team``/
-    ``files``/``commits``/``branches`` and the request log.
+    ``files``/``tree_entries``/``commits``/``branches`` and the request log (``requests``:
+    each ``RequestRecord`` carries ``api_version`` and ``auth_scheme``; ``undocumented_calls``).
+
+    Credentials: ``token`` authenticates as the user ``bot_login``.  A GitHub App is
+    ``add_app(app_id, public_key_pem)`` + ``install_app(app_id, org)``; its RS256 JWTs (signed
+    with the matching private key) reach ``/app...`` and ``/orgs/{org}/installation``, and
+    ``POST /app/installations/{id}/access_tokens`` issues ``ghs_`` tokens that act as
+    ``{slug}[bot]`` on the REST API and over git (``x-access-token``), only in the installed
+    org and within the installation's permissions, until ``installation_token_ttl`` seconds of
+    the fake's ``clock`` pass or ``expire_installation_tokens()``.
+
+    ``allow_undocumented_routes=False`` makes ``/organizations/{org_id}/team/{team_id}/...``
+    answer 404 as GitHub's OpenAPI description does not list it; the default stays True while
+    the product still follows PyGithub's ``Team.url`` there.
     """
 
     def __init__(
@@ -422,6 +548,7 @@ class FakeGitHub:
         clock: Callable[[], float] | None = None,
         latency: float = 0.0,
         primary_limit: int = 5000,
+        allow_undocumented_routes: bool = True,
     ):
         self.api_prefix = api_prefix.rstrip("/")
         self.token = token
@@ -432,6 +559,12 @@ class FakeGitHub:
         self.clock: Callable[[], float] = clock or time.monotonic
         self.latency = latency
         self.primary_limit = primary_limit
+        # False: routes GitHub's OpenAPI description does not list answer 404 (see module doc)
+        self.allow_undocumented_routes = allow_undocumented_routes
+        self.undocumented_calls: list[tuple[str, str]] = []  # (method, path) of every attempt
+        self.installation_token_ttl: float = 3600.0  # seconds on the fake's clock
+        self.installation_tokens_issued = 0
+        self.wall_clock: Callable[[], float] = time.time  # GitHub's clock for JWT iat/exp checks
 
         self._lock = threading.RLock()
         self._tmp = tempfile.mkdtemp(prefix="fake-github-")
@@ -451,6 +584,11 @@ class FakeGitHub:
         self._repos: dict[int, _Repo] = {}
         self._repo_index: dict[tuple[str, str], int] = {}
         self._teams: dict[int, _Team] = {}
+        self._apps: dict[int, _App] = {}
+        self._installations: dict[int, _Installation] = {}
+        self._next_installation_id = 7000
+        self._install_tokens: dict[str, _InstallationToken] = {}
+        self._actor: _Principal | None = None  # who the request being dispatched is (under _lock)
 
         self._requests: list[RequestRecord] = []
         self._in_flight = 0
@@ -581,7 +719,7 @@ class FakeGitHub:
         private: bool = True,
         description: str | None = None,
         default_branch: str = "master",
-        files: dict[str, bytes | str] | None = None,
+        files: dict[str, bytes | str | Symlink | Executable] | None = None,
         message: str = "Initial commit",
         author: tuple[str, str] = ("Seed Author", "seed@example.com"),
     ) -> RepoView:
@@ -606,14 +744,13 @@ class FakeGitHub:
                     author,
                     author,
                 )
-                repo.pushed_at = time.time()
             return self._repo_view(repo)
 
     def add_commit(
         self,
         org: str,
         name: str,
-        files: dict[str, bytes | str | None],
+        files: dict[str, bytes | str | Symlink | Executable | None],
         message: str = "Update",
         branch: str | None = None,
         author: tuple[str, str] = ("Seed Author", "seed@example.com"),
@@ -623,9 +760,7 @@ class FakeGitHub:
             repo = self._seed_repo(org, name)
             branch = branch or repo.default_branch
             parent = self._branch_sha(repo, branch)
-            sha = self._commit_files(repo, branch, parent, self._encode_files(files), message, author, author)
-            repo.pushed_at = time.time()
-            return sha
+            return self._commit_files(repo, branch, parent, self._encode_files(files), message, author, author)
 
     def add_branch(self, org: str, name: str, branch: str, from_ref: str | None = None) -> str:
         with self._lock:
@@ -676,6 +811,97 @@ class FakeGitHub:
             hook = self._new_hook(repo, config, list(events or ["push"]), active)
             return self._hook_inspect(hook)
 
+    def set_repo_size(self, org: str, name: str, kb: int | None) -> None:
+        """Make the repository JSON's ``size`` say `kb` (pretend a huge repo); None: measure again."""
+        with self._lock:
+            self._seed_repo(org, name).size_override = kb
+
+    # -- GitHub Apps ----------------------------------------------------------------------------
+    def add_app(
+        self,
+        app_id: int,
+        public_key_pem: bytes,
+        slug: str = "orc-app",
+        name: str | None = None,
+        client_id: str | None = None,
+    ) -> dict:
+        """Register a GitHub App whose JWTs verify with `public_key_pem` (PEM, RSA).
+
+        Its bot account ``{slug}[bot]`` (type ``Bot``) is who its installation tokens act as.
+        """
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        key = load_pem_public_key(public_key_pem if isinstance(public_key_pem, bytes) else public_key_pem.encode())
+        with self._lock:
+            if app_id in self._apps:
+                raise ValueError(f"app {app_id} already exists")
+            login = f"{slug}[bot]"
+            if login.lower() in self._accounts:
+                raise ValueError(f"account {login} already exists")
+            bot = _Account(self._next_account_id, login, "Bot", name=login)
+            self._next_account_id += 1
+            bot.email = f"{bot.id}+{login}@users.noreply.github.com"
+            self._accounts[login.lower()] = bot
+            app = _App(
+                app_id,
+                slug,
+                name or slug,
+                client_id or f"Iv23li{secrets.token_hex(7)}",
+                key,
+                bot,
+            )
+            self._apps[app_id] = app
+            return {"id": app.id, "slug": app.slug, "client_id": app.client_id, "bot": bot.login, "bot_id": bot.id}
+
+    def install_app(
+        self,
+        app_id: int,
+        org: str,
+        installation_permissions: dict[str, str] | None = None,
+    ) -> int:
+        """Install the app on organization `org` (all repositories); returns the installation id."""
+        with self._lock:
+            if app_id not in self._apps:
+                raise KeyError(f"no app {app_id}")
+            o = self._org_seed(org)
+            for inst in self._installations.values():
+                if inst.app_id == app_id and inst.org == o.login:
+                    raise ValueError(f"app {app_id} is already installed on {o.login}")
+            perms = dict(
+                DEFAULT_INSTALLATION_PERMISSIONS if installation_permissions is None else installation_permissions
+            )
+            perms.setdefault("metadata", "read")  # every installation can read metadata
+            inst = _Installation(self._next_installation_id, app_id, o.login, perms)
+            self._next_installation_id += 1
+            self._installations[inst.id] = inst
+            return inst.id
+
+    def expire_installation_tokens(self) -> int:
+        """Expire every installation token issued so far, now; returns how many were live."""
+        with self._lock:
+            now = self.clock()
+            live = 0
+            for tok in self._install_tokens.values():
+                if tok.expires > now and not tok.revoked:
+                    live += 1
+                tok.expires = min(tok.expires, now)
+            return live
+
+    def installation_tokens(self) -> list[dict]:
+        """Every installation token issued: token, installation_id, expires_at, permissions, expired."""
+        with self._lock:
+            now = self.clock()
+            return [
+                {
+                    "token": t.token,
+                    "installation_id": t.installation_id,
+                    "expires_at": _iso(t.expires_at),
+                    "permissions": dict(t.permissions),
+                    "expired": t.expires <= now or t.revoked,
+                }
+                for t in self._install_tokens.values()
+            ]
+
     # -- inspection ----------------------------------------------------------------------------------
     def repo(self, org: str, name: str) -> RepoView | None:
         with self._lock:
@@ -705,6 +931,27 @@ class FakeGitHub:
                     entries.append((path.decode("utf-8", "surrogateescape"), obj.decode()))
             blobs = self._cat_batch(repo, [obj for _, obj in entries])
             return {path: blobs[obj][1] for path, obj in entries}
+
+    def tree_entries(self, org: str, name: str, ref: str | None = None) -> dict[str, tuple[str, str]]:
+        """Every non-tree entry at `ref` (default branch): path -> (mode, sha).
+
+        Modes are git's: ``100644`` file, ``100755`` executable, ``120000`` symlink, ``160000``
+        submodule.  (``files`` gives the blobs' bytes; a symlink's blob is its target.)
+        """
+        with self._lock:
+            repo = self._seed_repo(org, name)
+            sha = self._resolve(repo, ref or repo.default_branch)
+            if sha is None:
+                return {}
+            out = self._git(repo, "ls-tree", "-r", "-z", sha)
+            entries: dict[str, tuple[str, str]] = {}
+            for rec in out.split(b"\0"):
+                if not rec:
+                    continue
+                meta, _, path = rec.partition(b"\t")
+                mode, _typ, obj = meta.split()
+                entries[path.decode("utf-8", "surrogateescape")] = (mode.decode(), obj.decode())
+            return entries
 
     def commits(self, org: str, name: str, ref: str | None = None) -> list[dict]:
         with self._lock:
@@ -851,6 +1098,8 @@ class FakeGitHub:
         gitdir = os.path.join(self._root, f"{rid}.git")
         repo = _Repo(rid, org.login, name, gitdir, **attrs)
         repo.visibility = "private" if repo.private else "public"
+        # a new repository's created_at, updated_at and pushed_at are one moment on GitHub
+        repo.created_at = repo.updated_at = repo.pushed_at = time.time()
         self._git_raw(
             ["init", "--bare", "-q", f"--initial-branch={repo.default_branch}", gitdir],
         )
@@ -898,7 +1147,13 @@ class FakeGitHub:
             has_issues=repo.has_issues,
             has_wiki=repo.has_wiki,
             clone_url=f"{self.git_base}/{repo.org}/{repo.name}.git",
+            size=self._repo_size(repo),
+            updated_at=_iso(repo.updated_at),
         )
+
+    @staticmethod
+    def _repo_size(repo: _Repo) -> int:
+        return repo.size if repo.size_override is None else repo.size_override
 
     @staticmethod
     def _hook_inspect(hook: dict) -> dict:
@@ -929,8 +1184,20 @@ class FakeGitHub:
         )
 
     @staticmethod
-    def _encode_files(files: dict[str, Any]) -> dict[str, bytes | None]:
-        return {p: (v.encode() if isinstance(v, str) else v) for p, v in files.items()}
+    def _encode_files(files: dict[str, Any]) -> dict[str, tuple[str, bytes] | None]:
+        """path -> (git mode, blob bytes), None to delete."""
+
+        def encode(value: Any) -> tuple[str, bytes] | None:
+            if value is None:
+                return None
+            if isinstance(value, Symlink):
+                return "120000", value.target.encode()
+            if isinstance(value, Executable):
+                data = value.data
+                return "100755", data.encode() if isinstance(data, str) else bytes(data)
+            return "100644", value.encode() if isinstance(value, str) else bytes(value)
+
+        return {p: encode(v) for p, v in files.items()}
 
     # ==========================================================================================
     # internals: git plumbing
@@ -1165,15 +1432,20 @@ class FakeGitHub:
         repo: _Repo,
         branch: str,
         parent: str | None,
-        files: dict[str, bytes | None],
+        files: dict[str, bytes | tuple[str, bytes] | None],
         message: str,
         author: tuple,
         committer: tuple,
     ) -> str:
-        """One commit on `branch` (compare-and-swap against `parent`) changing `files`."""
+        """One commit on `branch` (compare-and-swap against `parent`) changing `files`
+        (bytes, or (mode, bytes) for executables and symlinks; None deletes)."""
         changes = []
         for path, data in files.items():
-            changes.append((path, "100644", None if data is None else self._hash_blob(repo, data)))
+            if data is None:
+                changes.append((path, "100644", None))
+                continue
+            mode, blob = data if isinstance(data, tuple) else ("100644", data)
+            changes.append((path, mode, self._hash_blob(repo, blob)))
         tree = self._build_tree(repo, parent, changes)
         sha = self._commit_tree(repo, tree, [parent] if parent else [], message, author, committer)
         self._git(repo, "update-ref", f"refs/heads/{branch}", sha, parent or ZERO_SHA)
@@ -1184,16 +1456,22 @@ class FakeGitHub:
         """GitHub adopts the first branch of an empty repo as its default branch."""
         now = time.time()
         repo.pushed_at = now
+        repo.updated_at = now  # a push updates the repository too
         heads = self._heads(repo)
         if was_empty and heads and repo.default_branch not in heads:
             for cand in ("main", "master", *sorted(heads)):
                 if cand in heads:
                     self._set_default_branch(repo, cand)
                     break
-        out = self._git_ok(repo, "count-objects", "-v")
-        if out:
-            stats = dict(line.split(": ", 1) for line in out.decode().splitlines() if ": " in line)
-            repo.size = int(stats.get("size", 0)) + int(stats.get("size-pack", 0))
+        repo.size = self._measure_size(repo)
+
+    def _measure_size(self, repo: _Repo) -> int:
+        """KB the objects take compressed, about what GitHub's ``size`` (the packed repo) says."""
+        out = self._git_ok(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectsize:disk)")
+        if out is None:
+            return repo.size
+        total = sum(int(x) for x in out.split() if x.isdigit())
+        return math.ceil(total / 1024)
 
     def _set_default_branch(self, repo: _Repo, branch: str) -> None:
         repo.default_branch = branch
@@ -1356,28 +1634,113 @@ class FakeGitHub:
             self._primary_used += 1
             return True
 
-    def _token_from(self, header: str | None) -> tuple[str, str] | None:
-        """(user, token) from an Authorization header; None when absent."""
-        if not header:
-            return None
+    @staticmethod
+    def _auth_header(header: str | None) -> tuple[str | None, str, str, str]:
+        """(scheme as recorded, lowercase scheme, Basic user, secret) from an Authorization header."""
+        if not header or not header.strip():
+            return None, "", "", ""
         scheme, _, cred = header.strip().partition(" ")
-        scheme = scheme.lower()
+        low = scheme.lower()
         cred = cred.strip()
-        if scheme in ("token", "bearer"):
-            return self.bot_login, cred
-        if scheme == "basic":
+        recorded = AUTH_SCHEMES.get(low, scheme)
+        if low == "basic":
             try:
                 user, _, password = base64.b64decode(cred, validate=True).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
-                return "", ""
-            return user, password
-        return "", ""
+                return recorded, low, "", ""
+            return recorded, low, user, password
+        if low in ("token", "bearer"):
+            return recorded, low, "", cred
+        return recorded, low, "", ""
+
+    def _live_installation_token(self, secret: str) -> _Principal | None:
+        """The installation a token authenticates as; ApiError 401 once it expired; None: not one."""
+        with self._lock:
+            tok = self._install_tokens.get(secret)
+            if tok is None:
+                return None
+            inst = self._installations.get(tok.installation_id)
+            if tok.revoked or tok.expires <= self.clock() or inst is None:
+                raise ApiError(401, "Bad credentials")
+            app = self._apps[inst.app_id]
+            return _Principal("installation", account=app.bot, app=app, installation=inst, token=tok)
+
+    def _app_for_iss(self, iss: Any) -> _App | None:
+        if isinstance(iss, bool):
+            return None
+        if isinstance(iss, int):
+            return self._apps.get(iss)
+        if isinstance(iss, str):
+            if iss.isdigit():
+                return self._apps.get(int(iss))
+            for app in self._apps.values():
+                if app.client_id == iss:
+                    return app
+        return None
+
+    def _verify_jwt(self, token: str) -> _Principal:
+        """Check an App JWT the way GitHub does; the app's principal, or ApiError with GitHub's message."""
+        import jwt  # PyJWT, a PyGithub dependency
+
+        undecodable = _jwt_error("A JSON web token could not be decoded")
+        jws = jwt.api_jws.PyJWS()  # the signature layer only: the claims are checked below
+        try:
+            unverified = jws.decode_complete(token, options={"verify_signature": False})
+            claims = json.loads(unverified["payload"])
+        except (jwt.PyJWTError, ValueError):
+            raise undecodable from None
+        if unverified["header"].get("alg") != "RS256" or not isinstance(claims, dict):
+            raise undecodable
+        iss = claims.get("iss")
+        if not isinstance(iss, (int, str)) or isinstance(iss, bool):
+            raise undecodable
+        with self._lock:
+            app = self._app_for_iss(iss)
+        if app is None:
+            raise ApiError(404, "Integration not found")
+        try:
+            jws.decode(token, app.public_key, algorithms=["RS256"])
+        except jwt.PyJWTError:
+            raise undecodable from None
+        now = self.wall_clock()
+        iat, exp = claims.get("iat"), claims.get("exp")
+        if not isinstance(iat, int) or isinstance(iat, bool) or iat > now + JWT_DRIFT:
+            raise _jwt_error(
+                "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
+            )
+        if not isinstance(exp, (int, float)) or isinstance(exp, bool) or exp <= now:
+            raise _jwt_error(
+                "'Expiration time' claim ('exp') must be a numeric value representing the future time at which "
+                "the assertion expires"
+            )
+        if exp - iat > JWT_MAX_LIFETIME:
+            raise _jwt_error("'Expiration time' claim ('exp') is too far in the future")
+        return _Principal("app", account=app.bot, app=app)
+
+    def _principal(self, low: str, secret: str, rel: str) -> _Principal:
+        """Who the credentials are, for REST route `rel`; ApiError as GitHub answers otherwise."""
+        looks_jwt = low == "bearer" and secret.count(".") == 2
+        if _APP_ROUTE.match(rel):  # these routes take an App JWT and nothing else
+            if not looks_jwt:
+                raise _jwt_error("A JSON web token could not be decoded")
+            return self._verify_jwt(secret)
+        if secret and secret == self.token:
+            return _Principal("user", account=self._bot())
+        installation = self._live_installation_token(secret) if secret else None
+        if installation is not None:
+            return installation
+        if looks_jwt:
+            self._verify_jwt(secret)  # a bad JWT says why; a good one may not be used here
+            raise _not_integration()
+        raise ApiError(401, "Bad credentials")
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         method = h.command.upper()
         parts = urlsplit(h.path)
         raw_path = parts.path or "/"
         rec = RequestRecord(method, raw_path, parts.query, None, self.clock())
+        rec.api_version = h.headers.get("X-GitHub-Api-Version")
+        rec.auth_scheme = self._auth_header(h.headers.get("Authorization"))[0]
         with self._lock:
             self._requests.append(rec)
             self._in_flight += 1
@@ -1396,15 +1759,37 @@ class FakeGitHub:
             with self._lock:
                 self._in_flight -= 1
 
+    @staticmethod
+    def _unsupported_version(version: str) -> ApiError:
+        newest, *others = API_VERSIONS
+        listed = [f'"{newest}" (most recent)', *(f'"{v}"' for v in others)]
+        supported = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
+        return ApiError(
+            400,
+            "Bad Request",
+            errors=(
+                f'The version you specified in the "X-GitHub-API-Version" request header, "{version}", '
+                f"is not a supported version. The following versions are currently supported: {supported}."
+            ),
+        )
+
     # -- REST -------------------------------------------------------------------------------------
     def _serve_api(self, h: BaseHTTPRequestHandler, rec: RequestRecord, query: str, over: bool) -> None:
         method, raw_path = rec.method, rec.path
         rid = self._request_id()
         body = b"".join(self._iter_body(h))
+        selected = DEFAULT_API_VERSION
+        principal: _Principal | None = None
+
+        def headers_for(extra: dict[str, str]) -> dict[str, str]:
+            out = self._json_headers(rid) | {"x-github-api-version-selected": selected}
+            if principal is not None and principal.kind != "user":
+                out.pop("x-oauth-scopes", None)
+                out.pop("x-accepted-oauth-scopes", None)
+            return out | extra
 
         def answer(err: ApiError) -> None:
-            headers = self._json_headers(rid) | err.headers
-            self._send(h, rec, err.status, json.dumps(err.body).encode(), headers)
+            self._send(h, rec, err.status, json.dumps(err.body).encode(), headers_for(err.headers))
 
         if over:
             answer(self._secondary_error(rid, 1))
@@ -1421,23 +1806,34 @@ class FakeGitHub:
         rel = unquote(raw_path[len(prefix) :]) or "/"
         if len(rel) > 1:
             rel = rel.rstrip("/") or "/"
-        auth = self._token_from(h.headers.get("Authorization"))
-        if auth is None:
+        undocumented = bool(_UNDOCUMENTED_TEAM.match(rel))
+        if undocumented:
+            with self._lock:
+                self.undocumented_calls.append((method, raw_path))
+        version = (rec.api_version or "").strip()
+        if version:
+            if version not in API_VERSIONS:
+                answer(self._unsupported_version(version))
+                return
+            selected = version
+        _, low, _, secret = self._auth_header(h.headers.get("Authorization"))
+        if rec.auth_scheme is None:
             answer(ApiError(401, "Requires authentication"))
             return
-        if auth[1] != self.token:
-            answer(ApiError(401, "Bad credentials"))
+        try:
+            principal = self._principal(low, secret, rel)
+        except ApiError as err:
+            answer(err)
             return
         counted = False
         if rel != "/rate_limit":
             if not self._count_primary():
-                err = ApiError(
-                    403,
-                    "API rate limit exceeded for user ID 1.",
-                    documentation_url=PRIMARY_DOCS,
+                who = (
+                    f"installation ID {principal.installation.id}"
+                    if principal.installation is not None
+                    else f"user ID {principal.account.id if principal.account else self._bot().id}"
                 )
-                err.body["message"] = f"API rate limit exceeded for user ID {self._bot().id}."
-                answer(err)
+                answer(ApiError(403, f"API rate limit exceeded for {who}.", documentation_url=PRIMARY_DOCS))
                 return
             counted = True
         if method in WRITE_METHODS:
@@ -1447,7 +1843,12 @@ class FakeGitHub:
                 return
         req = _Req(method, raw_path, rel, query, h.headers, body)
         with self._lock:
+            self._actor = principal
             try:
+                if undocumented and not self.allow_undocumented_routes:
+                    raise _not_found()  # the same answer as any route GitHub does not have
+                if principal.kind == "installation":
+                    self._check_installation(req, principal)
                 status, data, headers = self._dispatch(req)
             except ApiError as err:
                 status, data, headers = err.status, err.body, err.headers
@@ -1458,8 +1859,10 @@ class FakeGitHub:
                     {"message": "Server Error", "documentation_url": DOCS},
                     {},
                 )
+            finally:
+                self._actor = None
         payload = b"" if data is None else json.dumps(data).encode()
-        out_headers = self._json_headers(rid) | headers
+        out_headers = headers_for(headers)
         if method in ("GET", "HEAD") and status == 200:
             etag = 'W/"' + hashlib.sha256(payload).hexdigest()[:32] + '"'
             out_headers["etag"] = etag
@@ -1468,7 +1871,7 @@ class FakeGitHub:
                 if counted:  # conditional hits are free on GitHub
                     with self._lock:
                         self._primary_used = max(0, self._primary_used - 1)
-                out_headers = self._json_headers(rid) | {"etag": etag}
+                out_headers = headers_for({"etag": etag})
                 self._send(h, rec, 304, b"", out_headers)
                 return
         self._send(h, rec, status, payload, out_headers)
@@ -1539,20 +1942,36 @@ class FakeGitHub:
         if fault is not None:
             self._send_fault(h, rec, rid, fault, api=False)
             return
-        auth = self._token_from(h.headers.get("Authorization"))
-        if auth is None or auth[1] != self.token:
+        _, _, user, secret = self._auth_header(h.headers.get("Authorization"))
+        principal: _Principal | None = None
+        if secret and secret == self.token:
+            principal = _Principal("user", account=self._bot())
+        elif secret:
+            try:
+                principal = self._live_installation_token(secret)
+            except ApiError:  # expired or revoked
+                principal = None
+        if principal is None:
             reply(
                 401,
                 "Invalid username or token.\n",
                 {"www-authenticate": 'Basic realm="GitHub"'},
             )
             return
+        service = dict(parse_qsl(query)).get("service")
         with self._lock:
             repo = self._lookup_repo(org, name)
+            if repo is not None and principal.kind == "installation" and not self._installation_sees(principal, repo):
+                repo = None
         if repo is None:
             reply(404, "Repository not found.\n")
             return
-        service = dict(parse_qsl(query)).get("service")
+        if principal.kind == "installation":
+            writing = suffix == "git-receive-pack" or service == "git-receive-pack"
+            if not self._granted(principal, "contents", "write" if writing else "read"):
+                login = principal.account.login if principal.account else "x-access-token"
+                reply(403, f"Permission to {repo.org}/{repo.name}.git denied to {login}.\n")
+                return
         if suffix == "info/refs" and service not in (
             "git-upload-pack",
             "git-receive-pack",
@@ -1573,12 +1992,12 @@ class FakeGitHub:
                 return
             with self._lock:
                 was_empty = not self._heads(repo)
-            self._run_cgi(h, rec, repo, suffix, query, auth[0] or "x-access-token")
+            self._run_cgi(h, rec, repo, suffix, query, user or "x-access-token")
             with self._lock:
                 if self._repos.get(repo.id) is repo:
                     self._after_ref_change(repo, was_empty=was_empty)
         else:
-            self._run_cgi(h, rec, repo, suffix, query, auth[0] or "x-access-token")
+            self._run_cgi(h, rec, repo, suffix, query, user or "x-access-token")
 
     def _run_cgi(
         self,
@@ -1682,6 +2101,11 @@ class FakeGitHub:
     def _bot(self) -> _Account:
         return self._accounts[self.bot_login.lower()]
 
+    def _me(self) -> _Account:
+        """The account the request being dispatched acts as (the fake's user outside requests)."""
+        actor = self._actor
+        return actor.account if actor is not None and actor.account is not None else self._bot()
+
     def _user_json(self, acct: _Account, full: bool = False) -> dict:
         api, login = self.api_url, acct.login
         data = {
@@ -1763,7 +2187,7 @@ class FakeGitHub:
             "total_private_repos": sum(1 for r in repos if r.private),
             "owned_private_repos": sum(1 for r in repos if r.private),
             "private_gists": 0,
-            "disk_usage": sum(r.size for r in repos),
+            "disk_usage": sum(self._repo_size(r) for r in repos),
             "collaborators": 0,
             "billing_email": None,
             "default_repository_permission": "read",
@@ -1842,7 +2266,7 @@ class FakeGitHub:
             "clone_url": f"{self.git_base}/{repo.org}/{repo.name}.git",
             "svn_url": html,
             "homepage": repo.homepage,
-            "size": repo.size,
+            "size": self._repo_size(repo),
             "stargazers_count": 0,
             "watchers_count": 0,
             "language": None,
@@ -2076,6 +2500,15 @@ class FakeGitHub:
         add("GET", r"/orgs/([^/]+)/memberships/([^/]+)", self._h_org_membership)
         add("GET", r"/orgs/([^/]+)/repos", self._h_org_repos)
         add("POST", r"/orgs/([^/]+)/repos", self._h_create_repo)
+        add("GET", r"/app", self._h_app)
+        add("GET", r"/app/installations", self._h_app_installations)
+        add("GET", r"/app/installations/(\d+)", self._h_app_installation)
+        add("POST", r"/app/installations/(\d+)/access_tokens", self._h_create_installation_token)
+        add("GET", r"/orgs/([^/]+)/installation", self._h_org_installation)
+        add("GET", r"/repos/([^/]+)/([^/]+)/installation", self._h_repo_installation)
+        add("GET", r"/users/([^/]+)/installation", self._h_user_installation)
+        add("GET", r"/installation/repositories", self._h_installation_repos)
+        add("DELETE", r"/installation/token", self._h_revoke_installation_token)
         add("GET", r"/orgs/([^/]+)/teams", self._h_list_teams)
         add("POST", r"/orgs/([^/]+)/teams", self._h_create_team)
 
@@ -2152,6 +2585,75 @@ class FakeGitHub:
             return fn(req, resolver(*groups[:n]), *groups[n:])
 
         return handler
+
+    # -- installation tokens: what an installation may reach ----------------------------------
+    _LEVELS = {"read": 1, "write": 2, "admin": 3}
+
+    def _granted(self, principal: _Principal, permission: str, level: str) -> bool:
+        perms = principal.token.permissions if principal.token is not None else {}
+        have = self._LEVELS.get(perms.get(permission, ""), 0)
+        return have >= self._LEVELS[level]
+
+    def _installation_sees(self, principal: _Principal, repo: _Repo) -> bool:
+        inst, tok = principal.installation, principal.token
+        if inst is None or repo.org.lower() != inst.org.lower():
+            return False
+        return tok is None or tok.repo_ids is None or repo.id in tok.repo_ids
+
+    def _check_installation(self, req: _Req, principal: _Principal) -> None:
+        """GitHub's rules for an installation token: its org only, within its permissions."""
+        rel, write = req.path, req.method not in ("GET", "HEAD")
+        level = "write" if write else "read"
+        inst = principal.installation
+        assert inst is not None
+        if rel == "/user" or rel.startswith("/user/"):
+            err = _not_integration()
+            if rel == "/user":
+                err.body["documentation_url"] = f"{DOCS}/users/users#get-the-authenticated-user"
+            raise err
+        if rel.startswith("/installation/"):
+            return
+        org_login: str | None = None
+        need: str | None = None
+        m = re.match(r"^/repos/([^/]+)/([^/]+)(/[^/]+)?", rel)
+        if m:
+            repo = self._lookup_repo(m.group(1), m.group(2))
+            if repo is None or not self._installation_sees(principal, repo):
+                raise _not_found()
+            sub = (m.group(3) or "").lstrip("/")
+            if sub in ("contents", "commits", "branches", "git"):
+                need = "contents"
+            elif sub == "hooks":
+                need = "repository_hooks"
+            elif sub == "":
+                need = "administration" if write else "metadata"
+            else:
+                need = "metadata" if not write else "administration"
+        else:
+            m = re.match(r"^/orgs/([^/]+)(?:/([^/]+))?", rel)
+            team = None
+            if m:
+                org_login, sub = m.group(1), m.group(2)
+                if sub is None:
+                    need = None if not write else "administration"
+                elif sub == "repos":
+                    need = "administration" if write else "metadata"
+                else:  # teams, members, memberships
+                    need = "members"
+            elif m := re.match(r"^/teams/(\d+)", rel):
+                team = self._teams.get(int(m.group(1)))
+            elif m := re.match(r"^/organizations/(\d+)/team/(\d+)", rel):
+                team = self._teams.get(int(m.group(2)))
+            if team is not None:
+                org_login, need = team.org, "members"
+            elif rel.startswith(("/teams/", "/organizations/")):
+                raise _not_found()
+            if org_login is not None and org_login.lower() != inst.org.lower() and need is not None:
+                if write:
+                    raise _not_integration()
+                raise _not_found()
+        if need is not None and not self._granted(principal, need, level):
+            raise _not_integration()
 
     # -- resolvers ------------------------------------------------------------------------------
     def _org_or_404(self, login: str) -> _Account:
@@ -2271,7 +2773,7 @@ class FakeGitHub:
         }
 
     def _h_user(self, req: _Req) -> tuple:
-        data = self._user_json(self._bot(), full=True)
+        data = self._user_json(self._me(), full=True)
         data.update(
             {
                 "private_gists": 0,
@@ -2344,6 +2846,189 @@ class FakeGitHub:
             "organization": self._user_json(o) | {"url": f"{self.api_url}/orgs/{o.login}"},
             "user": self._user_json(acct),
         }
+
+    # ==========================================================================================
+    # handlers: GitHub Apps (JWT) and installations
+    # ==========================================================================================
+    def _actor_app(self) -> _App:
+        actor = self._actor
+        if actor is None or actor.app is None:
+            raise _jwt_error("A JSON web token could not be decoded")
+        return actor.app
+
+    def _app_json(self, app: _App) -> dict:
+        owner = self._accounts.get((app.owner or self.bot_login).lower()) or self._bot()
+        installs = [i for i in self._installations.values() if i.app_id == app.id]
+        perms: dict[str, str] = {}
+        for inst in installs:
+            for k, v in inst.permissions.items():
+                if self._LEVELS.get(v, 0) > self._LEVELS.get(perms.get(k, ""), 0):
+                    perms[k] = v
+        return {
+            "id": app.id,
+            "slug": app.slug,
+            "client_id": app.client_id,
+            "node_id": _node_id("Integration", app.id),
+            "owner": self._user_json(owner),
+            "name": app.name,
+            "description": "",
+            "external_url": self.git_base,
+            "html_url": f"{self.git_base}/apps/{app.slug}",
+            "created_at": _iso(app.created_at),
+            "updated_at": _iso(app.created_at),
+            "permissions": perms or dict(DEFAULT_INSTALLATION_PERMISSIONS),
+            "events": [],
+            "installations_count": len(installs),
+        }
+
+    def _installation_json(self, inst: _Installation) -> dict:
+        app = self._apps[inst.app_id]
+        org = self._accounts[inst.org.lower()]
+        api = self.api_url
+        return {
+            "id": inst.id,
+            "client_id": app.client_id,
+            "account": self._user_json(org),
+            "repository_selection": "all",
+            "access_tokens_url": f"{api}/app/installations/{inst.id}/access_tokens",
+            "repositories_url": f"{api}/installation/repositories",
+            "html_url": f"{self.git_base}/organizations/{org.login}/settings/installations/{inst.id}",
+            "app_id": app.id,
+            "app_slug": app.slug,
+            "target_id": org.id,
+            "target_type": "Organization",
+            "permissions": dict(inst.permissions),
+            "events": [],
+            "created_at": _iso(inst.created_at),
+            "updated_at": _iso(inst.updated_at),
+            "single_file_name": None,
+            "has_multiple_single_files": False,
+            "single_file_paths": [],
+            "suspended_by": None,
+            "suspended_at": None,
+        }
+
+    def _own_installation(self, installation_id: str) -> _Installation:
+        app = self._actor_app()
+        inst = self._installations.get(int(installation_id))
+        if inst is None or inst.app_id != app.id:
+            raise _not_found()
+        return inst
+
+    def _h_app(self, req: _Req) -> tuple:
+        return 200, self._app_json(self._actor_app())
+
+    def _h_app_installations(self, req: _Req) -> tuple:
+        app = self._actor_app()
+        installs = sorted((i for i in self._installations.values() if i.app_id == app.id), key=lambda i: i.id)
+        return self._paged(req, installs, self._installation_json)
+
+    def _h_app_installation(self, req: _Req, installation_id: str) -> tuple:
+        return 200, self._installation_json(self._own_installation(installation_id))
+
+    def _installation_on(self, org_login: str) -> _Installation:
+        app = self._actor_app()
+        for inst in self._installations.values():
+            if inst.app_id == app.id and inst.org.lower() == org_login.lower():
+                return inst
+        raise _not_found()
+
+    def _h_org_installation(self, req: _Req, org: str) -> tuple:
+        return 200, self._installation_json(self._installation_on(self._org_or_404(org).login))
+
+    def _h_repo_installation(self, req: _Req, owner: str, name: str) -> tuple:
+        self._actor_app()
+        return 200, self._installation_json(self._installation_on(self._repo_or_404(owner, name).org))
+
+    def _h_user_installation(self, req: _Req, login: str) -> tuple:
+        self._actor_app()
+        raise _not_found()  # the fake installs apps on organizations only
+
+    def _h_create_installation_token(self, req: _Req, installation_id: str) -> tuple:
+        inst = self._own_installation(installation_id)
+        body = req.obj()
+        wanted = _typed(body, "permissions", dict, "object")
+        names = _typed(body, "repositories", list, "array")
+        ids = _typed(body, "repository_ids", list, "array")
+        permissions = dict(inst.permissions)
+        if wanted:  # absent or {}: everything the installation has
+            for key, level in wanted.items():
+                if level not in ("read", "write", "admin"):
+                    raise _invalid(f"For 'properties/{key}', {json.dumps(level)} is not a valid value.")
+                if self._LEVELS[level] > self._LEVELS.get(inst.permissions.get(key, ""), 0):
+                    raise ApiError(422, "The permissions requested are not granted to this installation.")
+            permissions = {k: str(v) for k, v in wanted.items()}
+            permissions.setdefault("metadata", "read")
+        repo_ids: set[int] | None = None
+        if names or ids:
+            repo_ids = set()
+            missing = ApiError(
+                422,
+                "There is at least one repository that does not exist or is not accessible to the parent installation.",
+            )
+            for repo_name in names or []:
+                repo = self._lookup_repo(inst.org, str(repo_name))
+                if repo is None:
+                    raise missing
+                repo_ids.add(repo.id)
+            for rid in ids or []:
+                repo = self._repos.get(rid) if isinstance(rid, int) else None
+                if repo is None or repo.org.lower() != inst.org.lower():
+                    raise missing
+                repo_ids.add(repo.id)
+        alphabet = string.ascii_letters + string.digits
+        token = "ghs_" + "".join(secrets.choice(alphabet) for _ in range(36))
+        ttl = self.installation_token_ttl
+        tok = _InstallationToken(
+            token,
+            inst.id,
+            expires=self.clock() + ttl,
+            expires_at=self.wall_clock() + ttl,
+            permissions=permissions,
+            repo_ids=frozenset(repo_ids) if repo_ids is not None else None,
+        )
+        self._install_tokens[token] = tok
+        self.installation_tokens_issued += 1
+        data: dict[str, Any] = {
+            "token": token,
+            "expires_at": _iso(tok.expires_at),
+            "permissions": dict(permissions),
+            "repository_selection": "all" if repo_ids is None else "selected",
+        }
+        if repo_ids is not None:
+            data["repositories"] = [self._repo_json(self._repos[r], full=False) for r in sorted(repo_ids)]
+        return 201, data
+
+    def _h_installation_repos(self, req: _Req) -> tuple:
+        actor = self._actor
+        if actor is None or actor.kind != "installation":
+            raise ApiError(
+                403,
+                "You must authenticate with an installation access token in order to list repositories for an "
+                "installation.",
+            )
+        repos = sorted(
+            (r for r in self._repos.values() if self._installation_sees(actor, r)),
+            key=lambda r: r.name.lower(),
+        )
+        chunk, headers = self._page(req, repos)
+        selection = "all" if actor.token is None or actor.token.repo_ids is None else "selected"
+        return (
+            200,
+            {
+                "total_count": len(repos),
+                "repository_selection": selection,
+                "repositories": [self._repo_json(r, full=False) for r in chunk],
+            },
+            headers,
+        )
+
+    def _h_revoke_installation_token(self, req: _Req) -> tuple:
+        actor = self._actor
+        if actor is None or actor.token is None:
+            raise _not_integration()
+        actor.token.revoked = True
+        return 204, None
 
     # ==========================================================================================
     # handlers: repos
@@ -2450,7 +3135,7 @@ class FakeGitHub:
         )
         repo.visibility = visibility
         repo.homepage = homepage
-        repo.created_by = self.bot_login
+        repo.created_by = self._me().login
         for key in (
             "has_issues",
             "has_wiki",
@@ -2668,7 +3353,11 @@ class FakeGitHub:
         )
         self._next_team_id += 1
         self._teams[team.id] = team
-        team.members[self._bot().login] = "maintainer"  # GitHub makes the creator a maintainer
+        actor = self._actor
+        if actor is None or actor.kind == "user":
+            # GitHub makes the creating *user* a maintainer; an app's bot is no user and no team
+            # can have it as a member, so a team an installation creates starts empty
+            team.members[self._me().login] = "maintainer"
         for acct in maint_accts:
             team.members[acct.login] = "maintainer"
             o.members.add(acct.login.lower())
@@ -3007,10 +3696,32 @@ class FakeGitHub:
         if entry[1] == "commit":
             return 200, self._content_json(repo, entry, ref)
         blob = self._cat_batch(repo, [entry[2]])[entry[2]][1]
+        if entry[0] == "120000":
+            # GitHub: a symlink whose target is a normal file in the repository answers with that
+            # file; otherwise with an object describing the symlink itself (type, target)
+            target = blob.decode("utf-8", "surrogateescape")
+            resolved = self._link_target(path, target)
+            hit = self._tree_entry(repo, commit, resolved) if resolved else None
+            if hit is not None and hit[1] == "blob" and hit[0] in ("100644", "100755"):
+                data = self._cat_batch(repo, [hit[2]])[hit[2]][1]
+                return 200, self._content_json(repo, hit, ref, blob=data)
+            link = self._content_json(repo, entry, ref)
+            link["target"] = target
+            return 200, link
         return 200, self._content_json(repo, entry, ref, blob=blob)
 
+    @staticmethod
+    def _link_target(path: str, target: str) -> str | None:
+        """The repository path a symlink at `path` points to; None when it leaves the repository."""
+        if not target or target.startswith("/"):
+            return None
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        if joined in (".", "..") or joined.startswith("../"):
+            return None
+        return joined
+
     def _bot_ident(self) -> tuple[str, str]:
-        bot = self._bot()
+        bot = self._me()
         return (
             bot.name or bot.login,
             bot.email or f"{bot.id}+{bot.login}@users.noreply.github.com",
@@ -3059,7 +3770,8 @@ class FakeGitHub:
                 raise ApiError(409, f"{path} does not match {sha}")
         try:
             blob = self._hash_blob(repo, data)
-            tree = self._build_tree(repo, parent, [(path, "100644", blob)])
+            mode = "100755" if existing is not None and existing[0] == "100755" else "100644"
+            tree = self._build_tree(repo, parent, [(path, mode, blob)])
         except _GitError:
             raise _validation([{"resource": "Commit", "field": "path", "code": "invalid"}]) from None
         commit = self._commit_tree(repo, tree, [parent] if parent else [], message, author, committer)

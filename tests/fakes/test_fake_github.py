@@ -12,7 +12,7 @@ import pytest
 import requests
 from github import Auth, Github, GithubException, InputGitAuthor
 
-from tests.fakes.github import FakeGitHub, team_slug
+from tests.fakes.github import Executable, FakeGitHub, Symlink, team_slug
 
 ORG = "mitx"
 
@@ -552,3 +552,188 @@ def test_github_com_style_prefix_and_etag():
         again = raw(gh, "GET", "/repos/mitx/plain", headers={"If-None-Match": first.headers["etag"]})
         assert again.status_code == 304
         assert again.headers["x-ratelimit-used"] == first.headers["x-ratelimit-used"]
+
+
+# -- undocumented routes -----------------------------------------------------------------------
+def test_undocumented_team_routes_refused_and_recorded():
+    fake = FakeGitHub(allow_undocumented_routes=False)
+    fake.add_org(ORG)
+    fake.add_user("alice")
+    with fake:
+        g = client(fake)
+        org = g.get_organization(ORG)
+        team = org.create_team("Staff")
+        assert team.url == f"{fake.api_url}/organizations/{org.id}/team/{team.id}"  # what GitHub says
+        with pytest.raises(GithubException) as exc:
+            team.add_membership(g.get_user("alice"), "member")  # PyGithub follows team.url
+        assert exc.value.status == 404
+        assert exc.value.data["message"] == "Not Found"
+        assert exc.value.data["documentation_url"] == "https://docs.github.com/rest"
+        unknown = raw(fake, "GET", "/no/such/route").json()
+        undocumented = raw(fake, "GET", f"/organizations/{org.id}/team/{team.id}")
+        assert undocumented.status_code == 404 and undocumented.json() == unknown  # like any missing route
+        assert fake.team(ORG, "staff").members == {"orc-bot": "maintainer"}
+        prefix = fake.api_prefix
+        assert fake.undocumented_calls == [
+            ("PUT", f"{prefix}/organizations/{org.id}/team/{team.id}/memberships/alice"),
+            ("GET", f"{prefix}/organizations/{org.id}/team/{team.id}"),
+        ]
+        # the documented slug routes and the legacy /teams/{id} routes keep working
+        assert raw(fake, "PUT", "/orgs/mitx/teams/staff/memberships/alice", json={"role": "member"}).status_code == 200
+        assert raw(fake, "GET", f"/teams/{team.id}/memberships/alice").json()["state"] == "active"
+        assert org.get_team_by_slug("staff").slug == "staff"
+        assert fake.team(ORG, "staff").members == {"orc-bot": "maintainer", "alice": "member"}
+        assert len(fake.undocumented_calls) == 2
+        g.close()
+    assert fake.server_errors == []
+
+
+def test_undocumented_team_routes_allowed_are_still_recorded():
+    fake = FakeGitHub(allow_undocumented_routes=True)  # the default while the product follows team.url
+    fake.add_org(ORG)
+    fake.add_user("alice")
+    with fake:
+        g = client(fake)
+        team = g.get_organization(ORG).create_team("Staff")
+        team.add_membership(g.get_user("alice"), "member")
+        assert fake.team(ORG, "staff").members["alice"] == "member"
+        assert [m for m, _ in fake.undocumented_calls] == ["PUT"]
+        assert fake.undocumented_calls[0][1].endswith(f"/team/{team.id}/memberships/alice")
+        g.close()
+    assert fake.server_errors == []
+
+
+# -- API version and Authorization scheme ------------------------------------------------------
+def test_api_version_header_recorded_and_unsupported_is_400(gh):
+    g = client(gh, api_version="2026-03-10")
+    assert g.get_organization(ORG).login == ORG
+    rec = gh.requests[-1]
+    assert rec.api_version == "2026-03-10" and rec.auth_scheme == "token"
+    g.close()
+
+    ok = raw(gh, "GET", "/orgs/mitx")  # no header: GitHub's default version
+    assert ok.status_code == 200 and ok.headers["x-github-api-version-selected"] == "2022-11-28"
+    assert gh.requests[-1].api_version is None
+    new = raw(gh, "GET", "/orgs/mitx", headers={"X-GitHub-Api-Version": "2026-03-10"})
+    assert new.status_code == 200 and new.headers["x-github-api-version-selected"] == "2026-03-10"
+
+    bad = raw(gh, "GET", "/orgs/mitx", headers={"X-GitHub-Api-Version": "1999-01-01"})
+    assert bad.status_code == 400
+    assert bad.json() == {
+        "message": "Bad Request",
+        "errors": 'The version you specified in the "X-GitHub-API-Version" request header, "1999-01-01", '
+        'is not a supported version. The following versions are currently supported: "2026-03-10" (most recent) '
+        'and "2022-11-28".',
+        "documentation_url": "https://docs.github.com/rest",
+        "status": "400",
+    }
+    assert gh.requests[-1].api_version == "1999-01-01" and gh.requests[-1].status == 400
+    with pytest.raises(GithubException) as exc:
+        client(gh, api_version="v3").get_organization(ORG)
+    assert exc.value.status == 400 and '"v3"' in exc.value.data["errors"]
+
+
+def test_auth_scheme_recorded_without_the_secret(gh, tmp_path):
+    gh.add_repo(ORG, "course", files={"course.xml": b"<course/>"})
+    raw(gh, "GET", "/orgs/mitx")
+    raw(gh, "GET", "/orgs/mitx", headers={"Authorization": f"Bearer {gh.token}"}, token=None)
+    basic = base64.b64encode(f"x-access-token:{gh.token}".encode()).decode()
+    raw(gh, "GET", "/orgs/mitx", headers={"Authorization": f"Basic {basic}"}, token=None)
+    raw(gh, "GET", "/orgs/mitx", token=None)
+    git("clone", "-q", f"{gh.git_base}/mitx/course.git", str(tmp_path / "w"), env=cred_env(gh.token))
+    records = gh.requests
+    assert [r.auth_scheme for r in records[:4]] == ["token", "Bearer", "Basic", None]
+    assert {r.auth_scheme for r in records[4:]} == {"Basic"}  # git's http.extraHeader
+    for rec in records:
+        assert gh.token not in repr(rec) and basic not in repr(rec)
+    assert tuple(records[0]) == (records[0].method, records[0].path, records[0].query, 200, records[0].t)
+
+
+# -- content facts a copy needs ----------------------------------------------------------------
+def test_symlinks_and_executables_in_trees_clone_and_contents(gh, g, tmp_path):
+    gh.add_repo(
+        ORG,
+        "course",
+        files={
+            "course.xml": b"<course/>",
+            "static/logo.txt": b"logo",
+            "link": Symlink("../../etc/passwd"),
+            "static/to-logo": Symlink("logo.txt"),
+            "dir-link": Symlink("static"),
+            "run.sh": Executable(b"#!/bin/sh\necho hi\n"),
+        },
+    )
+    entries = gh.tree_entries(ORG, "course")
+    assert {p: mode for p, (mode, _) in entries.items()} == {
+        "course.xml": "100644",
+        "dir-link": "120000",
+        "link": "120000",
+        "run.sh": "100755",
+        "static/logo.txt": "100644",
+        "static/to-logo": "120000",
+    }
+    files = gh.files(ORG, "course")
+    assert files["run.sh"] == b"#!/bin/sh\necho hi\n" and files["link"] == b"../../etc/passwd"
+
+    repo = g.get_repo("mitx/course")
+    tree = {e.path: e for e in repo.get_git_tree(repo.default_branch, recursive=True).tree}
+    assert tree["link"].mode == "120000" and tree["run.sh"].mode == "100755"
+    assert tree["link"].sha == entries["link"][1]
+
+    git("clone", "-q", repo.clone_url, str(tmp_path / "w"), env=cred_env(gh.token))
+    work = tmp_path / "w"
+    assert (work / "link").is_symlink() and os.readlink(work / "link") == "../../etc/passwd"
+    assert os.access(work / "run.sh", os.X_OK) and not os.access(work / "course.xml", os.X_OK)
+
+    # the symlink itself, when its target is not a normal file of the repository
+    link = raw(gh, "GET", "/repos/mitx/course/contents/link").json()
+    assert link["type"] == "symlink" and link["target"] == "../../etc/passwd"
+    assert link["sha"] == entries["link"][1] and link["size"] == len("../../etc/passwd")
+    assert "content" not in link and link["path"] == "link"
+    to_dir = raw(gh, "GET", "/repos/mitx/course/contents/dir-link").json()
+    assert to_dir["type"] == "symlink" and to_dir["target"] == "static"
+    # a symlink to a normal file in the repository answers with that file
+    to_logo = repo.get_contents("static/to-logo")
+    assert to_logo.type == "file" and to_logo.decoded_content == b"logo" and to_logo.path == "static/logo.txt"
+    # no path leads through a symlink
+    assert raw(gh, "GET", "/repos/mitx/course/contents/dir-link/logo.txt").status_code == 404
+    listing = {c.name: c.type for c in repo.get_contents("")}
+    assert listing["link"] == "symlink" and listing["run.sh"] == "file"
+
+    # a later commit can add and replace them; updating an executable keeps its mode
+    gh.add_commit(ORG, "course", {"bin/tool": Executable("#!/bin/sh\n"), "link": None})
+    assert "link" not in gh.tree_entries(ORG, "course")
+    assert gh.tree_entries(ORG, "course")["bin/tool"][0] == "100755"
+    current = repo.get_contents("run.sh")
+    repo.update_file("run.sh", "edit", "#!/bin/sh\necho bye\n", current.sha)
+    assert gh.tree_entries(ORG, "course")["run.sh"][0] == "100755"
+
+
+def test_repo_size_and_timestamps(gh, g, tmp_path):
+    repo = g.get_organization(ORG).create_repo("fresh", private=True)
+    assert repo.size == 0
+    assert repo.created_at == repo.updated_at == repo.pushed_at
+    view = gh.repo(ORG, "fresh")
+    assert view.size == 0 and view.created_at == view.pushed_at == view.updated_at
+
+    gh.add_repo(ORG, "big", files={"blob.bin": os.urandom(300_000), "course.xml": b"<course/>"})
+    size = g.get_repo("mitx/big").size
+    assert 290 <= size <= 330  # KB, about the packed size of random data
+    gh.set_repo_size(ORG, "big", 9_000_000)
+    assert g.get_repo("mitx/big").size == 9_000_000 and gh.repo(ORG, "big").size == 9_000_000
+    assert g.get_organization(ORG).disk_usage >= 9_000_000
+    gh.set_repo_size(ORG, "big", None)
+    assert g.get_repo("mitx/big").size == size
+
+    before = g.get_repo("mitx/big")
+    time.sleep(1.1)
+    work = tmp_path / "w"
+    git("clone", "-q", before.clone_url, str(work), env=cred_env(gh.token))
+    (work / "more.txt").write_text("more")
+    git("add", ".", cwd=str(work))
+    git("commit", "-q", "-m", "more", cwd=str(work))
+    git("push", "-q", "origin", "HEAD", cwd=str(work), env=cred_env(gh.token))
+    after = g.get_repo("mitx/big")
+    assert after.created_at == before.created_at
+    assert after.pushed_at > before.pushed_at and after.updated_at >= after.pushed_at
+    assert after.size >= size
