@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from orcoursetrion.config import Settings, load_settings
+from orcoursetrion.github import API_VERSION
 from tests.fakes.github import FakeGitHub
 
 STAGING = "https://stage-user:stage-secret-pw@gitreload-staging.example.edu/"
@@ -34,6 +35,15 @@ def github():
     with FakeGitHub(token=TOKEN) as gh:
         yield seed(gh)
         assert not gh.server_errors, gh.server_errors
+        assert_documented_api(gh)
+
+
+def assert_documented_api(gh: FakeGitHub) -> None:
+    """Every REST call the product made used a documented route and pinned the API version."""
+    assert gh.undocumented_calls == [], gh.undocumented_calls
+    api = [r for r in gh.requests if r.path.startswith(gh.api_prefix + "/")]
+    unpinned = [f"{r.method} {r.path}" for r in api if r.api_version != API_VERSION]
+    assert unpinned == [], unpinned[:5]
 
 
 def make_env(github: FakeGitHub | None, database_url: str, **extra: str) -> dict[str, str]:

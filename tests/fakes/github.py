@@ -17,7 +17,7 @@ GitHub's rules where a naive client would trip over them on github.com:
 * routes GitHub's OpenAPI description does not list as paths (PyGithub's Team objects address
   teams as ``/organizations/{org_id}/team/{team_id}/...``, which GitHub serves and names only in
   "You can also specify a team by org_id and team_id" notes) are recorded in
-  ``undocumented_calls``; with ``allow_undocumented_routes=False`` they answer ``404`` like any
+  ``undocumented_calls`` and, unless ``allow_undocumented_routes=True``, answer ``404`` like any
   unknown route, to catch code that depends on them;
 * ``X-GitHub-Api-Version`` must name a supported version (``400`` otherwise; absent = default);
 * GitHub App authentication: RS256 JWTs checked like GitHub checks them, installation access
@@ -532,9 +532,8 @@ class FakeGitHub:
     org and within the installation's permissions, until ``installation_token_ttl`` seconds of
     the fake's ``clock`` pass or ``expire_installation_tokens()``.
 
-    ``allow_undocumented_routes=False`` makes ``/organizations/{org_id}/team/{team_id}/...``
-    answer 404 as GitHub's OpenAPI description does not list it; the default stays True while
-    the product still follows PyGithub's ``Team.url`` there.
+    ``/organizations/{org_id}/team/{team_id}/...`` answers 404 (GitHub's OpenAPI description does
+    not list it) unless ``allow_undocumented_routes=True``.
     """
 
     def __init__(
@@ -548,7 +547,7 @@ class FakeGitHub:
         clock: Callable[[], float] | None = None,
         latency: float = 0.0,
         primary_limit: int = 5000,
-        allow_undocumented_routes: bool = True,
+        allow_undocumented_routes: bool = False,
     ):
         self.api_prefix = api_prefix.rstrip("/")
         self.token = token

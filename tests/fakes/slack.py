@@ -3655,9 +3655,12 @@ class FakeSlack:
                     },
                     "connection_info": {"app_id": self.app_id},
                 }
-                if conn.send_text(json.dumps(hello)):
+                with self._socket_changed:  # usable before the app can read hello and send anything
+                    conn.hello = hello
+                    self._socket_changed.notify_all()
+                if not conn.send_text(json.dumps(hello)):
                     with self._socket_changed:
-                        conn.hello = hello
+                        conn.hello = None
                         self._socket_changed.notify_all()
             self._socket_loop(conn)
         finally:
