@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(PY) app.py
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 4
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

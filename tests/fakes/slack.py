@@ -1407,9 +1407,11 @@ class SocketConnection:
     def close(self, code: int = 1000, reason: str = "", *, wait: float = 2.0) -> None:
         """Send a close frame; drop the TCP connection if the app has not closed it
         within ``wait`` seconds."""
-        if self._send(_WS_CLOSE, _ws_close_payload(code, reason)):
-            if self.close_code is None:
-                self.close_code, self.close_reason, self.closed_by = code, reason, "fake"
+        first = self.close_code is None
+        if first:  # before the frame leaves: the app's echo may be read at once
+            self.close_code, self.close_reason, self.closed_by = code, reason, "fake"
+        if not self._send(_WS_CLOSE, _ws_close_payload(code, reason)) and first:
+            self.close_code = self.close_reason = self.closed_by = None
         if not self._done.wait(wait):
             self._shutdown()
 
