@@ -144,6 +144,8 @@ def user_message(exc: BaseException) -> str:
         return f"That repository does not exist on GitHub: {exc}"
     if isinstance(exc, GitHubNoTeamFound):
         return f"GitHub team not found: {exc}"
+    if isinstance(exc, GitHubNoOrgFound | GitHubRepoEmpty | UnsafeCourseContent):
+        return str(exc)
     if isinstance(exc, GitHubAuthError):
         return f"GitHub refused our credentials: {exc}"
     if isinstance(exc, GitHubRateLimited):

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 COPY_MESSAGE = "Initial rerun copy by Orcoursetrion"
 RANK = {"pull": 0, "triage": 1, "push": 2, "maintain": 3, "admin": 4}
-IN_DOUBT_SKEW = timedelta(minutes=2)  # GitHub's clock against the store's, for repos made by a lost call
+IN_DOUBT_SKEW = timedelta(seconds=30)  # GitHub's clock against the store's, for repos made by a lost call
 
 
 def _when(moment: datetime | None) -> str:
@@ -393,9 +393,13 @@ class CreateRepo(Step):
         try:
             data = ctx.world.gh.create_repo(self.org, self.name, self.description)
         except GitHubUnknownError as exc:
-            if "already exists" in str(exc):
+            if "already exists" not in str(exc):
+                raise
+            # An earlier attempt of this request whose answer was lost may have made it just now.
+            found = self.recheck(ctx, change, ctx.journal.record(ctx.key(self)))
+            if found is None:
                 raise GitHubRepoExists(f"{self.target()} was created by someone else meanwhile") from None
-            raise
+            return found
         repo = ctx.world.repo(self.org, self.name)
         repo.exists, repo.planned, repo.data = True, False, data
         return {"id": data.get("id")}
