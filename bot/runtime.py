@@ -40,6 +40,7 @@ class Runtime:
 
     def start(self, port: int | None = None, host: str = "0.0.0.0") -> Runtime:
         """Resume unfinished requests, then serve HTTP in a background thread."""
+        self.bot.notifier.catch_up()
         self.workflow.start_background()
         if self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -69,8 +70,9 @@ class Runtime:
             self._stop_http()
         if self.socket_handler is not None:
             self.socket_handler.close()
-        self.bot.planner.shutdown()
-        self.workflow.shutdown(grace=self.settings.shutdown_grace)
+        self.bot.shutdown()
+        self.workflow.shutdown(grace=self.settings.shutdown_grace)  # the bus hands its last events over
+        self.bot.notifier.stop()  # and what they made due is told before the store closes
         self.store.close()
 
     def _stop_http(self, timeout: float = 5.0) -> None:

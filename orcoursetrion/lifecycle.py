@@ -130,6 +130,8 @@ class Lifecycle:
         channel: str | None = None,
         requester_name: str | None = None,
         summary: str | None = None,
+        notes: list[str] | None = None,
+        confirm_warning: str | None = None,
     ) -> RequestView:
         """Record a request (awaiting confirmation) before anything runs."""
         req = self.store.create_request(
@@ -141,6 +143,8 @@ class Lifecycle:
             requester_name=requester_name,
             channel=channel,
             desired_at=_desired(params.get("desired")),
+            notes=notes,
+            confirm_warning=confirm_warning,
         )
         if type == RequestType.ROLLOVER:
             self.store.add_items(req.id, [(c, None) for c in params.get("courses") or []])
@@ -221,6 +225,32 @@ class Lifecycle:
         if req.state != Status.DRAFT:
             raise self._moved(req_id, "change")
         return req
+
+    def replan(
+        self,
+        req_id: int,
+        actor: str,
+        params: dict,
+        plan: list[str],
+        notes: list[str] | None = None,
+        confirm_warning: str | None = None,
+    ) -> RequestView:
+        """A draft's changed plan ("Change term/team"), kept under the same request number."""
+        req = self.check_can_change(req_id, actor)
+        moved = self.store.update_draft(
+            req_id,
+            req.version,
+            params=params,
+            plan=plan,
+            notes=notes,
+            confirm_warning=confirm_warning,
+            summary=self._describe(req.type, params)[:300],
+        )
+        if moved is None:
+            raise self._moved(req_id, "change")
+        self.store.audit(req_id, actor, "note", "replanned", moved.summary)
+        self.emit("replanned", moved, actor)
+        return moved
 
     def supersede(self, req_id: int, new_id: int, actor: str) -> RequestView | None:
         """Cancel a draft that a changed plan (request `new_id`) replaces, handing over its

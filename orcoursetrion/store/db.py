@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from types import FunctionType
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, or_, select, text, update
+from sqlalchemy import create_engine, delete, event, func, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +28,7 @@ from orcoursetrion.store.models import (
     RequestItem,
     RequestStep,
     Run,
+    SlackDelivery,
     TeamMember,
     Term,
     utcnow,
@@ -48,6 +49,9 @@ class RequestView:
     requester_name: str | None
     params: dict
     plan: list | None
+    notes: list | None
+    confirm_warning: str | None
+    announced: str | None
     summary: str
     desired_at: datetime | None
     channel: str | None
@@ -169,6 +173,8 @@ class Store:
         channel: str | None = None,
         desired_at: datetime | None = None,
         status: Status = Status.DRAFT,
+        notes: list[str] | None = None,
+        confirm_warning: str | None = None,
     ) -> RequestView:
         with self.session() as s:
             row = Request(
@@ -178,6 +184,8 @@ class Store:
                 requester_name=requester_name,
                 params=params,
                 plan=plan,
+                notes=notes,
+                confirm_warning=confirm_warning,
                 summary=summary[:300],
                 channel=channel,
                 desired_at=desired_at,
@@ -397,6 +405,61 @@ class Store:
                 .order_by(Request.id)
             ).all()
             return [RequestView.of(r) for r in rows]
+
+    def update_draft(self, request_id: int, version: int, **values: Any) -> RequestView | None:
+        """Change a draft's plan in place (same number), only if nobody moved it since `version`."""
+        with self.session() as s:
+            result = s.execute(
+                update(Request)
+                .where(Request.id == request_id, Request.status == Status.DRAFT.value, Request.version == version)
+                .values(version=Request.version + 1, updated_at=self.db_now(s), **values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                return None
+            row = s.get(Request, request_id)
+            s.refresh(row)
+            return RequestView.of(row)
+
+    def claim_announcement(self, request_id: int, key: str) -> bool:
+        """Whether this caller is the one to announce result `key` ("status:attempt"): each
+        result is told once, whichever replica or restart gets here first."""
+        with self.session() as s:
+            result = s.execute(
+                update(Request)
+                .where(Request.id == request_id, or_(Request.announced.is_(None), Request.announced != key))
+                .values(announced=key)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def unannounced(self, since_hours: float = 24.0, limit: int = 200) -> list[RequestView]:
+        """Requests that ended (done, failed, rejected) recently and whose result was not told."""
+        ended = [Status.COMPLETED.value, Status.FAILED.value, Status.REJECTED.value]
+        with self.session() as s:
+            since = self.db_now(s) - timedelta(hours=since_hours)
+            rows = s.scalars(
+                select(Request)
+                .where(Request.status.in_(ended), Request.finished_at >= since)
+                .order_by(Request.id)
+                .limit(limit)
+            ).all()
+            return [RequestView.of(r) for r in rows if r.announced != f"{r.status}:{r.attempts}"]
+
+    def first_delivery(self, key: str, keep: timedelta = timedelta(days=1)) -> bool:
+        """Record a Slack delivery; False when it was seen before (a retry of it)."""
+        with self.session() as s:
+            now = self.db_now(s)
+            if not s.get(SlackDelivery, key):
+                try:
+                    with s.begin_nested():
+                        s.add(SlackDelivery(key=key[:200], seen_at=now))
+                    if int(now.timestamp()) % 50 == 0:  # now and then, forget old deliveries
+                        s.execute(delete(SlackDelivery).where(SlackDelivery.seen_at < now - keep))
+                    return True
+                except IntegrityError:
+                    pass
+            return False
 
     def update_fields(self, request_id: int, **values: Any) -> None:
         """Set non-status fields (message ts, ticket id, plan...) unconditionally."""

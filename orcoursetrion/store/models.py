@@ -89,6 +89,9 @@ class Request(Base):
     requester_name: Mapped[str | None] = mapped_column(String(200))
     params: Mapped[dict] = mapped_column(JSON)
     plan: Mapped[list | None] = mapped_column(JSON)
+    notes: Mapped[list | None] = mapped_column(JSON)  # what the plan said beside its steps
+    confirm_warning: Mapped[str | None] = mapped_column(Text)  # asked again before Confirm
+    announced: Mapped[str | None] = mapped_column(String(60))  # "status:attempt" of the last result told
     summary: Mapped[str] = mapped_column(String(300))
     desired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     channel: Mapped[str | None] = mapped_column(String(40))
@@ -154,6 +157,14 @@ class AuditEvent(Base):
     kind: Mapped[str] = mapped_column(String(20))  # transition | github | step | note
     name: Mapped[str] = mapped_column(String(120))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class SlackDelivery(Base):
+    """Slack deliveries already handled, so a retried one (X-Slack-Retry-Num) runs once."""
+
+    __tablename__ = "slack_deliveries"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ScheduledTask(Base):

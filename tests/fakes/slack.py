@@ -1490,6 +1490,7 @@ class FakeSlack:
         self.ack_deadline = ack_deadline
         self.app_timeout = app_timeout
         self.app_url: str | None = None
+        self._acking: dict[str, threading.Event] = {}  # view id -> set once its submission's ack is applied
         # Socket Mode: the app-level token (xapp-...) that apps.connections.open takes,
         # and the switch that sends payloads over the WebSocket instead of to app_url.
         self.app_token = app_token
@@ -1930,6 +1931,7 @@ class FakeSlack:
         call = Call(method, args)
         call.http_method = verb
         call.time = self.now()
+        self._await_submission_ack(method, args)
         with self._lock:
             self.calls.append(call)
             if result is not None:
@@ -3174,6 +3176,17 @@ class FakeSlack:
         d["state"] = {"values": values}
         return d
 
+    def _await_submission_ack(self, method: str, args: dict) -> None:
+        """An app can only call views.update/views.push on a submitted view after it sent its
+        ack; Slack has applied that ack's response_action by then. Here the ack is applied by
+        the client side's thread, so hold such a call until it is (at most the ack deadline)."""
+        if method not in ("views.update", "views.push"):
+            return
+        with self._lock:
+            pending = self._acking.get(str(args.get("view_id") or ""))
+        if pending is not None:
+            pending.wait(self.ack_deadline + 1.0)
+
     def submit_view(
         self, view_id: str, user: str | None = None, values: dict | None = None, *, enforce_required: bool = True
     ) -> AppResponse:
@@ -3210,10 +3223,16 @@ class FakeSlack:
                 "enterprise": None,
             }
             view.submissions.append(copy.deepcopy(state))
-        resp = self._send_interaction("view_submission", payload, trigger_id, None)
-        resp.view = view
-        if resp.ok and resp.signed_ok:
-            self._apply_view_submission_ack(resp, view)
+            acking = self._acking[view.id] = threading.Event()
+        try:
+            resp = self._send_interaction("view_submission", payload, trigger_id, None)
+            resp.view = view
+            if resp.ok and resp.signed_ok:
+                self._apply_view_submission_ack(resp, view)
+        finally:
+            with self._lock:
+                self._acking.pop(view.id, None)
+            acking.set()
         return resp
 
     def _build_submission_state(self, view: View, values: dict, enforce_required: bool) -> dict:
