@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FunctionType
 from typing import Any
 
 from sqlalchemy import create_engine, event, func, or_, select, text, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -111,9 +112,18 @@ class EventView:
     detail: str | None
 
 
+def _make_parent_directory(url: str) -> None:
+    """A SQLite file's directory is created on first use (the default one is in the user
+    data directory, which may not exist yet)."""
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine tuned for the backend: SQLite in WAL mode with a busy timeout."""
     if url.startswith("sqlite"):
+        _make_parent_directory(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
