@@ -486,12 +486,12 @@ def configure_cli_logging(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from orcoursetrion.config import load_settings
+    from orcoursetrion.config import library_settings
     from orcoursetrion.errors import ConfigError, OrcError, ValidationError, user_message
     from orcoursetrion.redact import redact
 
     try:
-        settings = load_settings()
+        settings = library_settings()  # the environment; in a script, also the ORC_* attributes it set
         configure_cli_logging(settings)
         return args.func(args, settings)
     except ConfigError as exc:
