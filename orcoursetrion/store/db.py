@@ -9,16 +9,16 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import FunctionType
 from typing import Any
 
 from sqlalchemy import create_engine, event, func, or_, select, text, update
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from orcoursetrion.changes import Change, RepoOwner, StepRecord
+from orcoursetrion.config import default_database_path, default_database_url
 from orcoursetrion.errors import LeaseLost, RequestNotFound
 from orcoursetrion.lifecycle import Status, allowed
 from orcoursetrion.redact import redact
@@ -112,18 +112,9 @@ class EventView:
     detail: str | None
 
 
-def _make_parent_directory(url: str) -> None:
-    """A SQLite file's directory is created on first use (the default one is in the user
-    data directory, which may not exist yet)."""
-    database = make_url(url).database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-
-
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine tuned for the backend: SQLite in WAL mode with a busy timeout."""
     if url.startswith("sqlite"):
-        _make_parent_directory(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -143,6 +134,8 @@ class Store:
 
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.url = url
+        if engine is None and url == default_database_url():
+            default_database_path().parent.mkdir(parents=True, exist_ok=True)  # first use of the default store
         self.engine = engine or make_engine(url)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
