@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from orcoursetrion.changes import Change, RepoOwner, StepRecord
+from orcoursetrion.config import default_database_path, default_database_url
 from orcoursetrion.errors import LeaseLost, RequestNotFound
 from orcoursetrion.lifecycle import Status, allowed
 from orcoursetrion.redact import redact
@@ -137,6 +138,8 @@ class Store:
 
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.url = url
+        if engine is None and url == default_database_url():
+            default_database_path().parent.mkdir(parents=True, exist_ok=True)  # first use of the default store
         self.engine = engine or make_engine(url)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
