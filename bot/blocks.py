@@ -4,6 +4,7 @@ are clipped with a pointer to `/orc status`, text is escaped, ids are constants.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -25,7 +26,7 @@ from slack_sdk.models.views import View
 
 from bot import ids
 from commands.base import Field, OpenModal, Reply
-from commands.describe import ICONS, status_line, when
+from commands.describe import ICONS, mention, status_line, when
 from orcoursetrion.lifecycle import RequestType, Status
 from orcoursetrion.store import ItemView, RequestView
 
@@ -125,7 +126,7 @@ def _status_text(req: RequestView) -> str:
     if state == Status.PENDING_APPROVAL:
         return "Confirmed. Waiting for an approver."
     if state == Status.APPROVED:
-        by = f" by <@{req.decided_by}>" if req.decided_by and req.decided_by != req.requester else ""
+        by = f" by {mention(req.decided_by)}" if req.decided_by and req.decided_by != req.requester else ""
         return f"Approved{by}; starting…"
     if state == Status.IN_PROGRESS:
         return "Working on it…" + (f" (stop requested by <@{req.stop_requested_by}>)" if req.stop_requested_by else "")
@@ -135,8 +136,8 @@ def _status_text(req: RequestView) -> str:
         step = f"\n_Step:_ {escape(req.error_step)}" if req.error_step else ""
         return f"*Failed:* {escape(req.error)}{step}\nFinished steps are kept; *Retry* continues from here."
     if state == Status.REJECTED:
-        return f"Rejected by <@{req.decided_by}>: {escape(req.reason)}"
-    return f"Cancelled{f' by <@{req.decided_by}>' if req.decided_by else ''}."
+        return f"Rejected by {mention(req.decided_by)}: {escape(req.reason)}"
+    return f"Cancelled{f' by {mention(req.decided_by)}' if req.decided_by else ''}."
 
 
 def request_message(
@@ -145,11 +146,14 @@ def request_message(
     items: list[ItemView] | None = None,
     progress: dict | None = None,
     notes: list[str] | None = None,
+    ticket: str | None = None,
 ) -> tuple[str, list[dict]]:
-    """The one message that follows a request from plan to result (text fallback, blocks)."""
+    """The one message that follows a request from plan to result (text fallback, blocks);
+    `ticket`: the link to its Zendesk ticket."""
     state = req.state
     blocks = [HeaderBlock(text=PlainTextObject(text=clip(f"{req.summary}", HEADER_MAX))).to_dict()]
-    blocks.append(context(f"{ICONS[state]} *{state.label}*", f"Request #{req.id}", f"by <@{req.requester}>"))
+    zendesk = f"<{ticket}|Zendesk #{req.ticket_id}>" if ticket else ""
+    blocks.append(context(f"{ICONS[state]} *{state.label}*", f"Request #{req.id}", f"by <@{req.requester}>", zendesk))
     plan = list(req.plan or [])
     if state in (Status.IN_PROGRESS, Status.COMPLETED, Status.FAILED) and done_steps:
         blocks.append(mrkdwn("*Done so far:*\n" + bullets(done_steps, more=f" (see /orc status {req.id})")))
@@ -211,10 +215,12 @@ def approval_message(req: RequestView) -> tuple[str, list[dict]]:
         blocks.append(decision_buttons(req, "approve"))
     elif req.state in (Status.REJECTED, Status.CANCELLED):
         blocks.append(
-            context(f"{ICONS[req.state]} {req.state.label}" + (f" by <@{req.decided_by}>" if req.decided_by else ""))
+            context(
+                f"{ICONS[req.state]} {req.state.label}" + (f" by {mention(req.decided_by)}" if req.decided_by else "")
+            )
         )
     else:  # approved, and since then running or finished
-        by = f" by <@{req.decided_by}>" if req.decided_by else ""
+        by = f" by {mention(req.decided_by)}" if req.decided_by else ""
         now = "" if req.state == Status.APPROVED else f" — now {req.state.label}"
         blocks.append(context(f"{ICONS[Status.APPROVED]} Approved{by}{now}"))
     return clip(text, 3000), blocks
@@ -307,7 +313,19 @@ def form_values(state: dict) -> dict[str, str | None]:
 # -- App Home -----------------------------------------------------------------------------------
 
 
-def home_view(user: str, mine: list[RequestView], pending: list[RequestView] | None, tz: str | None) -> dict:
+def home_view(
+    user: str,
+    mine: list[RequestView],
+    pending: list[RequestView] | None,
+    tz: str | None,
+    ticket: Callable[[RequestView], str | None] | None = None,
+) -> dict:
+    """`ticket`: a request's Zendesk link, shown after it when there is one."""
+
+    def link(req: RequestView) -> str:
+        url = ticket(req) if ticket else None
+        return f" · <{url}|Zendesk #{req.ticket_id}>" if url else ""
+
     blocks = [
         HeaderBlock(text=PlainTextObject(text="Course provisioning")).to_dict(),
         mrkdwn("Type `/orc help` in any channel to see what I can do."),
@@ -317,13 +335,15 @@ def home_view(user: str, mine: list[RequestView], pending: list[RequestView] | N
     if not mine:
         blocks.append(context("None yet. Try `/orc new` or `/orc rerun 8.01r Fall_2030`."))
     for req in mine[:10]:
-        blocks.append(mrkdwn(f"{status_line(req)}\n_{when(req.updated_at, tz)}_"))
+        blocks.append(mrkdwn(f"{status_line(req)}{link(req)}\n_{when(req.updated_at, tz)}_"))
     if pending is not None:
         blocks.append(DividerBlock().to_dict())
         blocks.append(mrkdwn(f"*Waiting for approval* ({len(pending)})"))
         if not pending:
             blocks.append(context("Nothing to approve. :sparkles:"))
         for req in pending[:20]:
-            blocks.append(mrkdwn(f"*#{req.id}* {escape(req.summary)} — <@{req.requester}>, {when(req.created_at, tz)}"))
+            blocks.append(
+                mrkdwn(f"*#{req.id}* {escape(req.summary)} — <@{req.requester}>, {when(req.created_at, tz)}{link(req)}")
+            )
             blocks.append(decision_buttons(req, "home"))
     return View(type="home", blocks=blocks[:100]).to_dict()

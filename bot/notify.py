@@ -16,9 +16,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import approval_message, escape, request_message
 from commands.base import Services
+from commands.describe import mention
 from orcoursetrion.lifecycle import RequestType, Status
 from orcoursetrion.store import RequestView
 from orcoursetrion.workflow import Event
+from orcoursetrion.zendesk import ticket_link
 
 log = logging.getLogger(__name__)
 NOT_SLACK = (None, "", "shell", "cli")
@@ -69,7 +71,9 @@ class SlackNotifier:
     def on_rejected(self, event: Event) -> None:
         req = self.refresh(event.request.id)
         self._refresh_approval(req)
-        self._thread(req, f"<@{req.requester}> your request was rejected by <@{req.decided_by}>: {escape(req.reason)}")
+        self._thread(
+            req, f"<@{req.requester}> your request was rejected by {mention(req.decided_by)}: {escape(req.reason)}"
+        )
 
     def on_cancelled(self, event: Event) -> None:
         req = self.refresh(event.request.id)
@@ -80,6 +84,7 @@ class SlackNotifier:
 
     on_resumed = on_started
     on_stopping = on_started
+    on_ticket = on_started  # its Zendesk ticket was opened: show the link
 
     def on_step(self, event: Event) -> None:
         self._throttled(event.request.id)
@@ -123,7 +128,8 @@ class SlackNotifier:
             steps = (
                 self.done_steps(req.id) if req.state in (Status.IN_PROGRESS, Status.COMPLETED, Status.FAILED) else None
             )
-            text, blocks = request_message(req, steps, items, self._progress.get(req.id))
+            ticket = ticket_link(self.services.settings, req)
+            text, blocks = request_message(req, steps, items, self._progress.get(req.id), ticket=ticket)
             self.client.chat_update(channel=req.channel, ts=req.message_ts, text=text, blocks=blocks)
             self._last[req_id] = time.monotonic()
             return req

@@ -90,6 +90,7 @@ class Planner:
             plan=proposal.changes,
             channel=inv.channel,
             requester_name=user.name,
+            requester_email=user.email,
         )
         text, blocks = request_message(req, notes=proposal.notes)
         old = store.find(replaces) if replaces else None

@@ -8,11 +8,13 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot import zendesk_webhook
 from commands.base import Services
 
 log = logging.getLogger(__name__)
@@ -40,21 +42,25 @@ def zendesk_signature_ok(secret: str, timestamp: str, body: bytes, signature: st
     if abs((now or datetime.now(UTC)) - sent) > ZENDESK_WINDOW:
         return False
     digest = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
-    return hmac.compare_digest(base64.b64encode(digest).decode(), signature.strip())
+    # bytes, not str: compare_digest refuses non-ASCII str (a header like "üé==" must be a 401, not a 500)
+    return hmac.compare_digest(base64.b64encode(digest), signature.strip().encode("utf-8", "replace"))
 
 
-def make_wsgi(services: Services, bolt: App | None) -> callable:
+def make_wsgi(services: Services, bolt: App | None, health: Callable[[], dict] | None = None) -> callable:
+    """`health`: more for /healthz (the Zendesk outbox); it never fails the check."""
     slack = SlackRequestHandler(bolt, path=SLACK_PATH) if bolt is not None else None
 
     def application(environ, start_response):
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             up = services.store.ping()
-            return _json(
-                start_response,
-                "200 OK" if up else "503 Service Unavailable",
-                {"status": "ok" if up else "degraded", "store": "ok" if up else "down"},
-            )
+            payload = {"status": "ok" if up else "degraded", "store": "ok" if up else "down"}
+            if health is not None:
+                try:
+                    payload.update(health())
+                except Exception:
+                    log.warning("health details failed", exc_info=True)
+            return _json(start_response, "200 OK" if up else "503 Service Unavailable", payload)
         if path == SLACK_PATH and slack is not None:
             return slack(environ, start_response)
         if path == ZENDESK_PATH and method == "POST":
@@ -74,8 +80,8 @@ def make_wsgi(services: Services, bolt: App | None) -> callable:
         signature = environ.get("HTTP_X_ZENDESK_WEBHOOK_SIGNATURE", "")
         if not zendesk_signature_ok(secret, timestamp, body, signature):
             return _json(start_response, "401 Unauthorized", {"error": "bad signature"})
-        log.info("Zendesk webhook accepted (%d bytes); ticket actions arrive with the Zendesk integration", len(body))
-        return _json(start_response, "202 Accepted", {"status": "ignored"})
+        status, payload = zendesk_webhook.handle(services, body)
+        return _json(start_response, status, payload)
 
     return application
 

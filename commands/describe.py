@@ -27,6 +27,17 @@ def when(moment: datetime | None, tz: str | None = None) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def mention(actor: str | None) -> str:
+    """Who decided, for Slack: a mention for a Slack user; a Zendesk ticket or a command-line
+    user in words (`<@zendesk:ticket/7>` would render as a broken mention)."""
+    actor = actor or "someone"
+    if actor.startswith("zendesk:ticket/"):
+        return f"Zendesk (ticket #{actor.split('/', 1)[1]})"
+    if actor.startswith("cli:"):
+        return f"{actor[4:]} (command line)"
+    return f"<@{actor}>"
+
+
 def status_line(req: RequestView) -> str:
     return f"{ICONS[req.state]} *#{req.id}* {req.summary} — {req.state.label}"
 
@@ -35,12 +46,14 @@ def links(req: RequestView) -> list[str]:
     return list((req.result or {}).get("links") or [])
 
 
-def detail(req: RequestView, tz: str | None = None, items: list[ItemView] | None = None) -> str:
-    """Everything a requester wants to know about one request."""
+def detail(
+    req: RequestView, tz: str | None = None, items: list[ItemView] | None = None, ticket: str | None = None
+) -> str:
+    """Everything a requester wants to know about one request (`ticket`: its Zendesk link)."""
     lines = [status_line(req), f"Requested by <@{req.requester}> on {when(req.created_at, tz)}"]
     if req.decided_by and req.state not in (Status.DRAFT,):
         verb = {Status.REJECTED: "Rejected"}.get(req.state, "Approved")
-        lines.append(f"{verb} by <@{req.decided_by}>")
+        lines.append(f"{verb} by {mention(req.decided_by)}")
     if req.reason:
         lines.append(f"Reason: {req.reason}")
     if req.plan:
@@ -60,6 +73,8 @@ def detail(req: RequestView, tz: str | None = None, items: list[ItemView] | None
         lines.append(f"Error: {req.error}" + (f" (at step: {req.error_step})" if req.error_step else ""))
     if req.finished_at:
         lines.append(f"Finished {when(req.finished_at, tz)}")
+    if ticket:
+        lines.append(f"Zendesk ticket: <{ticket}|#{req.ticket_id}>")
     return "\n".join(lines)
 
 

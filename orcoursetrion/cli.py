@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from orcoursetrion import actions
+from orcoursetrion import actions, zendesk
 from orcoursetrion.config import Settings, load_settings
 from orcoursetrion.errors import ConfigError, OrcError, ValidationError, problems_of, user_message
 from orcoursetrion.lifecycle import RequestType, Status
@@ -195,6 +195,7 @@ def _run_request(settings: Settings, req_type: str, params: dict) -> int:
     store = open_store(settings.database_url)
     workflow = Workflow(settings, store)
     workflow.subscribe(_print_event)
+    tickets = zendesk.attach(workflow, settings)
     user = _cli_user()
     try:
         earlier = store.find_unfinished(req_type, params)
@@ -212,10 +213,25 @@ def _run_request(settings: Settings, req_type: str, params: dict) -> int:
             raise OrcError(final.error or f"Request #{final.id} ended {final.state.label}.")
         result = final.result or {}
         _print_outcome(result.get("message", "Done."), result.get("links") or [])
+        if tickets is not None:
+            _print_ticket(tickets, final.id)
         return 0
     finally:
         workflow.shutdown()
+        if tickets is not None:
+            tickets.drain(timeout=10, give_up_on_error=True)  # what is left goes with the next run
+            tickets.stop()
         store.close()
+
+
+def _print_ticket(tickets: zendesk.ZendeskSync, req_id: int) -> None:
+    """The line after the result: the request's Zendesk ticket, once Zendesk has it."""
+    tickets.drain(req_id, timeout=10, give_up_on_error=True)
+    url = zendesk.ticket_link(tickets.settings, tickets.store.get(req_id))
+    if url:
+        print(f"Zendesk ticket: {url}")
+    else:
+        print("Zendesk ticket: not opened yet (Zendesk did not answer); it stays queued and is sent later.")
 
 
 def _print_event(event) -> None:

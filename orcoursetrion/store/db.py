@@ -68,6 +68,7 @@ class RequestView:
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    requester_email: str | None = None
 
     @property
     def state(self) -> Status:
@@ -169,6 +170,7 @@ class Store:
         channel: str | None = None,
         desired_at: datetime | None = None,
         status: Status = Status.DRAFT,
+        requester_email: str | None = None,
     ) -> RequestView:
         with self.session() as s:
             row = Request(
@@ -176,6 +178,7 @@ class Store:
                 status=status.value,
                 requester=requester,
                 requester_name=requester_name,
+                requester_email=requester_email,
                 params=params,
                 plan=plan,
                 summary=summary[:300],
