@@ -8,8 +8,9 @@ ticket that follows it (comments at each step, the repo URLs at the end, solved 
 - The listener turns lifecycle events into rows of the store's outbox (`store/outbox.py`): it
   never talks to Zendesk, so GitHub work and Slack never wait for it.
 - `ZendeskSync`'s worker drains the outbox with backoff; every operation is idempotent at
-  Zendesk: a ticket is looked up by `external_id` (`orc-request-{id}`) before one is created,
-  and every comment carries a marker, looked for before a retry sends it again.
+  Zendesk: a ticket is looked up by `external_id` (`orc-request-{id}`) before one is created
+  (with an `Idempotency-Key`, for a create that lands after its retry), and every comment
+  carries a marker, looked for before a retry sends it again.
 
 Configured only when ZENDESK_SUBDOMAIN (or ZENDESK_URL), ZENDESK_EMAIL and ZENDESK_API_TOKEN
 are set; otherwise `attach` returns None and nothing about Zendesk appears anywhere.
@@ -176,11 +177,13 @@ class ZendeskClient:
     """Tickets by external id, create, comment (+ status), and a comment marker check."""
 
     def __init__(self, settings: Settings, timeout: float = 15.0, session: requests.Session | None = None) -> None:
+        self.session = session or make_session(settings)
+        self._lock = threading.Lock()
         self.api = Zenpy(
             subdomain=_subdomain(settings),
             email=settings.zendesk_email,
             token=settings.zendesk_api_token,
-            session=session or make_session(settings),
+            session=self.session,
             timeout=timeout,
             disable_cache=True,  # every read is a read: zenpy would answer tickets(id=n) from memory
         )
@@ -191,7 +194,9 @@ class ZendeskClient:
         found = [(t.id, _parse_time(getattr(t, "created_at", None))) for t in self.api.tickets(external_id=ext_id)]
         return sorted(found)
 
-    def create(self, fields: dict) -> int:
+    def create(self, fields: dict, key: str) -> int:
+        """Create the ticket; `key` is its Idempotency-Key: a retry of a create that Zendesk
+        applied late (a hung answer) gets the first answer back instead of a second ticket."""
         first = fields["comment"]
         ticket = Ticket(
             subject=fields["subject"],
@@ -203,7 +208,12 @@ class ZendeskClient:
             ticket.requester = User(**fields["requester"])
         if fields.get("due_at"):
             ticket.type, ticket.due_at = "task", fields["due_at"]
-        return int(self.api.tickets.create(ticket).ticket.id)
+        with self._lock:  # zenpy takes no per-call headers: set it on the session for this call
+            self.session.headers["Idempotency-Key"] = key
+            try:
+                return int(self.api.tickets.create(ticket).ticket.id)
+            finally:
+                del self.session.headers["Idempotency-Key"]
 
     def comment(self, ticket_id: int, body: str, public: bool, status: str | None = None) -> None:
         update = Ticket(id=ticket_id, comment=Comment(body=body, public=public))
@@ -439,7 +449,7 @@ class ZendeskSync:
         req = self.store.find(item.request_id)
         if req is None:
             return  # the request is gone: nothing to tell
-        ticket_id = self._ensure_ticket(req)
+        ticket_id = self._ensure_ticket(req, f"{external_id(req.id)}/{item.id}")
         if item.kind != "comment":
             return
         body, public, status = item.payload["body"], bool(item.payload.get("public", True)), item.payload.get("status")
@@ -452,8 +462,9 @@ class ZendeskSync:
             self.store.update_fields(req.id, ticket_id=None)
             raise _TicketGone(f"ticket #{ticket_id} is gone") from exc
 
-    def _ensure_ticket(self, req: RequestView) -> int:
-        """The request's ticket: stored, else found by external_id, else created now."""
+    def _ensure_ticket(self, req: RequestView, key: str) -> int:
+        """The request's ticket: stored, else found by external_id, else created now (with
+        `key` as its Idempotency-Key, the same on every try of this operation)."""
         if req.ticket_id is not None:
             return req.ticket_id
         ext = external_id(req.id)
@@ -462,7 +473,7 @@ class ZendeskSync:
         if found:
             ticket_id, how = found[0], "found"
         else:
-            ticket_id, how = self.client.create(self._ticket_fields(req)), "opened"
+            ticket_id, how = self.client.create(self._ticket_fields(req), key), "opened"
         self.store.update_fields(req.id, ticket_id=ticket_id)
         self.store.audit(req.id, self.owner, "note", "zendesk_ticket", f"Zendesk ticket #{ticket_id} {how}")
         log.info("request %s: Zendesk ticket #%s %s", req.id, ticket_id, how)

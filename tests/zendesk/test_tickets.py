@@ -9,6 +9,7 @@ import time
 import pytest
 
 from orcoursetrion.zendesk import MARKER, ticket_url
+from tests.conftest import STAGING
 from tests.zendesk.conftest import seed_xml_run
 
 NEW_REPO = "content-mit-801r-Spring_2031"
@@ -19,6 +20,13 @@ NEW_XML = {"kind": "xml", "course": "18.06", "term": "Fall_2030", "title": "Line
 def texts(zd, ticket_id) -> list[tuple[bool, str]]:
     """(public, body without the bot's marker) of every comment, oldest first."""
     return [(c["public"], c["body"].split(f"\n\n{MARKER}")[0]) for c in zd.comments(ticket_id)]
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 def finished(world, rid: int, timeout: float = 20.0):
@@ -65,10 +73,9 @@ def test_a_confirmed_rerun_opens_one_ticket_that_ends_solved_with_the_urls(githu
 
 
 def test_zendesk_down_during_the_run_the_request_completes_and_the_ticket_catches_up(github, zd, make_world):
-    seed_xml_run(github)
     zd.down = True  # 503 maintenance page for everything
     world = make_world(zd)
-    rid = world.request("rerun", RERUN)
+    rid = world.request("new", NEW_XML)
     assert world.workflow.wait_idle(20)
     assert world.store.get(rid).status == "completed"  # GitHub work never waited for Zendesk
     assert zd.tickets() == [] and world.sync.outbox.pending(rid) == 5
@@ -77,7 +84,7 @@ def test_zendesk_down_during_the_run_the_request_completes_and_the_ticket_catche
 
     world.sync.stop()  # and the process restarts while Zendesk is still down
     after = make_world(zd, database_url=world.settings.database_url)
-    time.sleep(0.6)  # a few failing probes with backoff
+    wait_until(lambda: after.sync.last_error is not None)  # the restarted worker probes, and backs off
     assert zd.tickets() == []
     recovered = time.monotonic()
     zd.down = False
@@ -156,3 +163,44 @@ def test_a_cancelled_draft_gets_no_ticket_and_a_rejection_solves_it_with_the_rea
         (False, "Confirmed by Slack user UALICE. Waiting for an approver."),
         (True, "Rejected by Slack user UAPPROVER: Not this term."),
     ]
+
+
+def test_a_failure_says_where_and_why_without_secrets_and_retry_ends_solved(github, zd, make_world):
+    """GitHub echoes the gitreload URL, password included, in its error: the ticket gets the
+    step and the reason masked (the zd fixture checks every byte sent to Zendesk)."""
+    github.fail("POST", r"/hooks$", 422, body={"message": f"Validation Failed: {STAGING} unreachable"}, times=20)
+    world = make_world(zd)
+    rid = world.request("new", NEW_XML)
+    req = finished(world, rid)
+    assert req.status == "failed"
+    ticket = zd.ticket(req.ticket_id)
+    assert ticket["status"] == "new"  # still open for the agent
+    public, failed = texts(zd, req.ticket_id)[-1]
+    assert public and failed.startswith("Failed at step ") and "Add staging gitreload hook" in failed
+    assert "https://***@gitreload-staging.example.edu/" in failed and "Retry is available" in failed
+
+    github.clear_faults()
+    world.workflow.retry(rid, "UALICE")
+    req = finished(world, rid)
+
+    assert req.status == "completed" and zd.ticket(req.ticket_id)["status"] == "solved"
+    assert [b.split("\n")[0] for _, b in texts(zd, req.ticket_id)][-4:-1] == [
+        "Retry requested by Slack user UALICE; the finished steps are skipped.",
+        "Work started (attempt 2).",
+        "Steps orcoursetrion cannot do itself, for the agent:",
+    ]
+    assert len(zd.tickets()) == 1
+
+
+def test_a_create_that_hangs_past_the_timeout_and_lands_late_still_makes_one_ticket(github, zd, make_world):
+    gate = zd.hang("POST", "/api/v2/tickets", times=1)  # held before Zendesk applies it
+    world = make_world(zd, timeout=0.5)
+    rid = world.request("new", NEW_XML)
+    req = finished(world, rid)  # the retry (same Idempotency-Key) went through meanwhile
+    assert len(zd.tickets()) == 1 and gate.waiting == 1
+
+    gate.release()  # now Zendesk applies the first, late copy
+    wait_until(lambda: gate.waiting == 0 and zd.requests[1].outcome != "pending")
+
+    assert [t["id"] for t in zd.tickets()] == [req.ticket_id]
+    assert zd.count("POST") == 2 and zd.ticket(req.ticket_id)["status"] == "solved"
