@@ -192,6 +192,7 @@ class Lifecycle:
         return moved
 
     def reject(self, req_id: int, actor: str, reason: str, *, authorized: bool = False) -> RequestView:
+        """Pending -> Rejected with the reason (`authorized` as for `approve`)."""
         req = self.store.get(req_id)
         if not authorized:
             self._approver(req, actor, "reject")

@@ -73,7 +73,12 @@ def tags(req: RequestView) -> list[str]:
 
 def description(req: RequestView, names: Names | None = None, webhook: bool = False) -> str:
     """The ticket's first comment: who asked, when, the needed-by date and the plan."""
-    asked = who(req.requester, names) if not req.requester_name else f"{req.requester_name} ({_origin(req)})"
+    if req.channel == "shell":
+        asked = f"{req.requester} (local shell)"
+    elif req.requester_name:
+        asked = f"{req.requester_name} ({_origin(req)})"
+    else:
+        asked = who(req.requester, names)
     lines = [
         f"{req.summary} (request #{req.id})",
         "",
