@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/team_lookup.py
 	$(PY) bench/rollover_pacing.py
 	$(PY) bench/cli_startup.py
+	$(PY) bench/zendesk_catchup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -4,6 +4,8 @@ clipped with a pointer to `/orc status`, ids defined once in `bot.ids`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
@@ -149,10 +151,13 @@ def request_message(
     progress: dict | None = None,
     approvers: tuple[str, ...] = (),
     tz: str | None = None,
+    ticket: str | None = None,
 ) -> tuple[str, list[dict]]:
-    """The one message that follows a request from plan to result (text fallback, blocks)."""
+    """The one message that follows a request from plan to result (text fallback, blocks);
+    `ticket`: the link to its Zendesk ticket."""
     blocks = [HeaderBlock(text=PlainTextObject(text=clip(req.summary, HEADER_MAX))).to_dict()]
-    blocks.append(context(*facts(req, tz)))
+    zendesk = f"<{ticket}|Zendesk #{req.ticket_id}>" if ticket else ""
+    blocks.append(context(*facts(req, tz), zendesk))
     plan = list(req.plan or [])
     if plan and items is None:
         marks = None if req.state == Status.DRAFT else _step_marks(req, progress)
@@ -330,7 +335,19 @@ def reject_view(req: RequestView, metadata: str) -> dict:
 # -- App Home -----------------------------------------------------------------------------------
 
 
-def home_view(user: str, mine: list[RequestView], pending: list[RequestView] | None, tz: str | None) -> dict:
+def home_view(
+    user: str,
+    mine: list[RequestView],
+    pending: list[RequestView] | None,
+    tz: str | None,
+    ticket: Callable[[RequestView], str | None] | None = None,
+) -> dict:
+    """`ticket`: a request's Zendesk link, shown after it when there is one."""
+
+    def link(req: RequestView) -> str:
+        url = ticket(req) if ticket else None
+        return f" · <{url}|Zendesk #{req.ticket_id}>" if url else ""
+
     blocks = [
         HeaderBlock(text=PlainTextObject(text="Course provisioning")).to_dict(),
         mrkdwn("Type `/orc help` in any channel to see what I can do."),
@@ -340,7 +357,7 @@ def home_view(user: str, mine: list[RequestView], pending: list[RequestView] | N
     if not mine:
         blocks.append(context("None yet. Try `/orc new` or `/orc rerun 8.01r Fall_2030`."))
     for req in mine[:10]:
-        blocks.append(mrkdwn(f"{status_line(req)}\n_{when(req.updated_at, tz)}_"))
+        blocks.append(mrkdwn(f"{status_line(req)}{link(req)}\n_{when(req.updated_at, tz)}_"))
     if pending is not None:
         blocks.append(DividerBlock().to_dict())
         blocks.append(mrkdwn(f"*Waiting for approval* ({len(pending)})"))

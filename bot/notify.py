@@ -27,6 +27,7 @@ from commands.base import Services
 from orcoursetrion.events import Event
 from orcoursetrion.lifecycle import RequestType, Status
 from orcoursetrion.store import RequestView
+from orcoursetrion.zendesk import ticket_link
 
 log = logging.getLogger(__name__)
 NOT_SLACK = (None, "", "shell", "cli")
@@ -193,7 +194,8 @@ class SlackNotifier:
         items = self.services.store.items(req.id) if req.type == RequestType.ROLLOVER else None
         if req.state == Status.FAILED and not progress.get("index"):
             progress = dict(progress, index=_failed_index(req))
-        text, blocks = request_message(req, items, progress or None, self.services.settings.approvers)
+        ticket = ticket_link(self.services.settings, req)
+        text, blocks = request_message(req, items, progress or None, self.services.settings.approvers, ticket=ticket)
         try:
             self.client.chat_update(channel=req.channel, ts=req.message_ts, text=text, blocks=blocks)
         except SlackApiError as exc:

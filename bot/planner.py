@@ -62,6 +62,7 @@ def plan_and_post(
         plan=proposal.changes,
         channel=inv.channel,
         requester_name=user.name,
+        requester_email=user.email,
         notes=proposal.notes,
         confirm_warning=proposal.confirm_warning,
     )

@@ -17,6 +17,7 @@ from orcoursetrion.config import Settings
 from orcoursetrion.edx import Edx
 from orcoursetrion.store import Store, open_store
 from orcoursetrion.workflow import Workflow
+from orcoursetrion.zendesk import ZendeskSync, attach
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class Runtime:
     app: App
     bot: Bot
     wsgi: object
+    zendesk: ZendeskSync | None = None
     server: object | None = None
     socket_handler: object | None = None
     _thread: threading.Thread | None = None
@@ -39,9 +41,11 @@ class Runtime:
         return self.server.effective_port
 
     def start(self, port: int | None = None, host: str = "0.0.0.0") -> Runtime:
-        """Resume unfinished requests, then serve HTTP in a background thread."""
+        """Resume unfinished requests and queued ticket work, then serve HTTP in a background thread."""
         self.bot.notifier.catch_up()
         self.workflow.start_background()
+        if self.zendesk is not None:
+            self.zendesk.start()
         if self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -73,6 +77,8 @@ class Runtime:
         self.bot.shutdown()
         self.workflow.shutdown(grace=self.settings.shutdown_grace)  # the bus hands its last events over
         self.bot.notifier.stop()  # and what they made due is told before the store closes
+        if self.zendesk is not None:
+            self.zendesk.stop()
         self.store.close()
 
     def _stop_http(self, timeout: float = 5.0) -> None:
@@ -95,4 +101,6 @@ def build(settings: Settings) -> Runtime:
     edx = Edx(settings.edx_api_url, settings.edx_api_token) if settings.edx_api_url else None
     services = Services(settings, store, workflow, edx)
     app, bot = create_app(services)
-    return Runtime(settings, store, workflow, services, app, bot, make_wsgi(services, app))
+    zendesk = attach(workflow, settings, names=lambda user: bot.users.get(user).name, start=False)
+    wsgi = make_wsgi(services, app, zendesk.health if zendesk else None)
+    return Runtime(settings, store, workflow, services, app, bot, wsgi, zendesk)

@@ -31,9 +31,14 @@ def when(moment: datetime | None, tz: str | None = None) -> str:
 
 
 def mention(user: str | None) -> str:
-    """A Slack user we know (an id we stored), or someone outside Slack (CLI, Zendesk)."""
+    """Who did it, for Slack: a mention for a Slack user; a Zendesk ticket or a command-line
+    user in words (`<@zendesk:ticket/7>` would render as a broken mention)."""
     if not user:
         return "someone"
+    if user.startswith("zendesk:ticket/"):
+        return f"Zendesk (ticket #{user.split('/', 1)[1]})"
+    if user.startswith("cli:"):
+        return f"{shown(user[4:])} (command line)"
     if user[:1] in ("U", "W") and user.isalnum():
         return f"<@{user}>"
     return shown(user)
@@ -94,8 +99,10 @@ def facts(req: RequestView, tz: str | None = None) -> list[str]:
     return out
 
 
-def detail(req: RequestView, tz: str | None = None, items: list[ItemView] | None = None) -> str:
-    """Everything a requester wants to know about one request."""
+def detail(
+    req: RequestView, tz: str | None = None, items: list[ItemView] | None = None, ticket: str | None = None
+) -> str:
+    """Everything a requester wants to know about one request (`ticket`: its Zendesk link)."""
     lines = [status_line(req), *facts(req, tz), heading(req, tz=tz)]
     if req.plan:
         shown_plan = req.plan[:15]
@@ -110,6 +117,8 @@ def detail(req: RequestView, tz: str | None = None, items: list[ItemView] | None
     lines.extend(f"  <{url}>" for url in links(req))
     if req.finished_at:
         lines.append(f"Finished {when(req.finished_at, tz)}")
+    if ticket:
+        lines.append(f"Zendesk ticket: <{ticket}|#{req.ticket_id}>")
     return "\n".join(lines)
 
 

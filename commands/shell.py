@@ -13,6 +13,7 @@ from orcoursetrion.config import Settings
 from orcoursetrion.errors import OrcError, user_message
 from orcoursetrion.lifecycle import Status
 from orcoursetrion.workflow import Event, Workflow
+from orcoursetrion.zendesk import attach
 
 PROMPT = "orc> "
 SHELL_USER = "USHELL"
@@ -156,10 +157,14 @@ def run(settings: Settings, user: str | None = None, inp: TextIO | None = None, 
 
     store = open_store(settings.database_url)
     workflow = Workflow(settings, store)
+    tickets = attach(workflow, settings)
     workflow.start_background()
     user = user or (settings.approvers[0] if settings.approvers else SHELL_USER)
     try:
         return Shell(Services(settings, store, workflow), user, inp or sys.stdin, out or sys.stdout).run()
     finally:
         workflow.shutdown(grace=settings.shutdown_grace)
+        if tickets is not None:
+            tickets.drain(timeout=10, give_up_on_error=True)
+            tickets.stop()
         store.close()

@@ -344,6 +344,9 @@ def _run_request(settings: Settings, req_type: str, params: dict) -> int:
     store = open_store(settings.database_url)
     workflow = Workflow(settings, store)
     workflow.subscribe(print_event, "cli-progress")
+    from orcoursetrion import zendesk
+
+    tickets = zendesk.attach(workflow, settings)
     user = _cli_user()
     try:
         earlier = store.find_unfinished(req_type, params)
@@ -366,9 +369,14 @@ def _run_request(settings: Settings, req_type: str, params: dict) -> int:
             raise OrcError(_failure_text(final))
         result = final.result or {}
         _print_outcome(result.get("message", "Done."), result.get("links") or [])
+        if tickets is not None:
+            _print_ticket(tickets, final.id)
         return 0
     finally:
         workflow.shutdown()
+        if tickets is not None:
+            tickets.drain(timeout=10, give_up_on_error=True)  # what is left goes with the next run
+            tickets.stop()
         store.close()
 
 
@@ -377,6 +385,18 @@ def _failure_text(final) -> str:
     if final.error_step and not final.error_step.startswith("checks before"):
         text += f" (request #{final.id} stopped at: {final.error_step}; run the same command again to continue)"
     return text
+
+
+def _print_ticket(tickets, req_id: int) -> None:
+    """The line after the result: the request's Zendesk ticket, once Zendesk has it."""
+    from orcoursetrion import zendesk
+
+    tickets.drain(req_id, timeout=10, give_up_on_error=True)
+    url = zendesk.ticket_link(tickets.settings, tickets.store.get(req_id))
+    if url:
+        print(f"Zendesk ticket: {url}")
+    else:
+        print("Zendesk ticket: not opened yet (Zendesk did not answer); it stays queued and is sent later.")
 
 
 def print_event(event) -> None:

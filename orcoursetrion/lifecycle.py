@@ -132,8 +132,10 @@ class Lifecycle:
         summary: str | None = None,
         notes: list[str] | None = None,
         confirm_warning: str | None = None,
+        requester_email: str | None = None,
     ) -> RequestView:
-        """Record a request (awaiting confirmation) before anything runs."""
+        """Record a request (awaiting confirmation) before anything runs; the requester's
+        e-mail (from Slack) becomes the Zendesk ticket's requester."""
         req = self.store.create_request(
             type,
             requester,
@@ -145,6 +147,7 @@ class Lifecycle:
             desired_at=_desired(params.get("desired")),
             notes=notes,
             confirm_warning=confirm_warning,
+            requester_email=requester_email,
         )
         if type == RequestType.ROLLOVER:
             self.store.add_items(req.id, [(c, None) for c in params.get("courses") or []])
@@ -177,9 +180,12 @@ class Lifecycle:
             raise self._moved(req_id, verb)
         return req
 
-    def approve(self, req_id: int, actor: str) -> RequestView:
+    def approve(self, req_id: int, actor: str, *, authorized: bool = False) -> RequestView:
+        """Pending -> Approved, then run. `authorized`: the caller has already established
+        that `actor` may decide (a signed Zendesk webhook call; see docs/zendesk.md)."""
         req = self.store.get(req_id)
-        self._approver(req, actor, "approve")
+        if not authorized:
+            self._approver(req, actor, "approve")
         moved = self.store.transition(
             req_id, Status.PENDING_APPROVAL, Status.APPROVED, actor, "approved", decided_by=actor
         )
@@ -189,9 +195,11 @@ class Lifecycle:
         self._start(req_id)
         return moved
 
-    def reject(self, req_id: int, actor: str, reason: str) -> RequestView:
+    def reject(self, req_id: int, actor: str, reason: str, *, authorized: bool = False) -> RequestView:
+        """Pending -> Rejected with the reason (`authorized` as for `approve`)."""
         req = self.store.get(req_id)
-        self._approver(req, actor, "reject")
+        if not authorized:
+            self._approver(req, actor, "reject")
         reason = " ".join((reason or "").split())[:2000] or "No reason given."
         moved = self.store.transition(
             req_id, Status.PENDING_APPROVAL, Status.REJECTED, actor, reason, decided_by=actor, reason=reason

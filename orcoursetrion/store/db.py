@@ -73,6 +73,7 @@ class RequestView:
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    requester_email: str | None = None
 
     @property
     def state(self) -> Status:
@@ -178,6 +179,7 @@ class Store:
         status: Status = Status.DRAFT,
         notes: list[str] | None = None,
         confirm_warning: str | None = None,
+        requester_email: str | None = None,
     ) -> RequestView:
         with self.session() as s:
             row = Request(
@@ -185,6 +187,7 @@ class Store:
                 status=status.value,
                 requester=requester,
                 requester_name=requester_name,
+                requester_email=requester_email,
                 params=params,
                 plan=plan,
                 notes=notes,
