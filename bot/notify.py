@@ -45,7 +45,10 @@ class _Due:
     announce: bool = False
     progress: dict = field(default_factory=dict)
     last_render: float = 0.0
-    not_before: float = 0.0
+    render_after: float = 0.0  # Slack asked us to wait before editing again
+
+    def pending(self) -> bool:
+        return self.render or self.approval_post or self.approval_refresh or self.announce
 
 
 class SlackNotifier:
@@ -82,12 +85,16 @@ class SlackNotifier:
             if kind in FINAL_EVENTS:
                 due.announce = True
             due.render = True
+            now = time.monotonic()
             if kind in ("step", "step_started", "progress", "waiting"):  # coalesced: one edit per interval
-                at = max(time.monotonic(), due.last_render + self.interval)
+                at = max(now, due.last_render + self.interval)
             else:  # a new state is told at once
-                at = time.monotonic()
-            heapq.heappush(self._queue, (max(at, due.not_before), req.id))
-            self._cond.notify()
+                at = now
+            self._push(max(at, due.render_after) if not (due.announce or due.approval_post) else at, req.id)
+
+    def _push(self, at: float, req_id: int) -> None:
+        heapq.heappush(self._queue, (at, req_id))
+        self._cond.notify_all()
 
     def stop(self, grace: float = 5.0) -> None:
         """Stop after telling what is due now (results first of all), within `grace` seconds."""
@@ -106,8 +113,7 @@ class SlackNotifier:
                 with self._cond:
                     due = self._due.setdefault(req.id, _Due())
                     due.announce = due.render = True
-                    heapq.heappush(self._queue, (time.monotonic(), req.id))
-                    self._cond.notify()
+                    self._push(time.monotonic(), req.id)
 
     def idle(self) -> bool:
         with self._cond:
@@ -123,63 +129,73 @@ class SlackNotifier:
                     return
                 _, req_id = heapq.heappop(self._queue)
                 due = self._due.get(req_id)
-                if due is None or time.monotonic() < due.not_before:
+                if due is None or not due.pending():
                     continue
-                work = _Due(due.render, due.approval_post, due.approval_refresh, due.announce, dict(due.progress))
-                due.render = due.approval_post = due.approval_refresh = due.announce = False
+                now = time.monotonic()
+                render = due.render and now >= due.render_after
+                work = _Due(render, due.approval_post, due.approval_refresh, due.announce, dict(due.progress))
+                due.approval_post = due.approval_refresh = due.announce = False
+                if render:
+                    due.render = False
+                elif due.render:  # edits wait for Slack's Retry-After; the rest goes now
+                    self._push(due.render_after, req_id)
             try:
                 self._work(req_id, work)
-            except SlackApiError as exc:
-                self._postpone(req_id, work, exc)
             except Exception:
                 log.exception("telling Slack about request %s failed", req_id)
             self._settle(req_id)
             with self._cond:
                 self._cond.notify_all()  # stop() may be waiting for the queue to empty
 
-    def _postpone(self, req_id: int, work: _Due, exc: SlackApiError) -> None:
-        """Slack asked us to wait (or failed): try that request again later, nobody else waits."""
+    def _later(self, req_id: int, part: str, exc: SlackApiError) -> None:
+        """Slack asked us to wait: that part of that request is tried again later; nobody waits."""
         retry = exc.response.headers.get("Retry-After") if exc.response is not None else None
-        error = exc.response.get("error") if exc.response is not None else "unknown"
         delay = float(retry) if retry and str(retry).isdigit() else self.interval
-        log.info("Slack %s for request %s; trying again in %.0f s", error, req_id, delay)
+        log.info("Slack rate limit on %s for request %s; again in %.0f s", part, req_id, delay)
         with self._cond:
             due = self._due.setdefault(req_id, _Due())
-            due.render |= work.render
-            due.approval_post |= work.approval_post
-            due.approval_refresh |= work.approval_refresh
-            due.announce |= work.announce
-            due.not_before = time.monotonic() + delay
-            heapq.heappush(self._queue, (due.not_before, req_id))
-            self._cond.notify()
+            setattr(due, part, True)
+            at = time.monotonic() + delay
+            if part == "render":
+                due.render_after = at
+            self._push(at, req_id)
 
     def _settle(self, req_id: int) -> None:
         """Forget a request once nothing is due and it will not move again on its own."""
         with self._cond:
             due = self._due.get(req_id)
-            if due is None or due.render or due.announce or due.approval_post or due.approval_refresh:
+            if due is None or due.pending():
                 return
-            req = self.services.store.find(req_id)
-            if req is None or req.state.final or req.state == Status.FAILED:
+        req = self.services.store.find(req_id)
+        with self._cond:
+            due = self._due.get(req_id)
+            if due is not None and not due.pending() and (req is None or req.state.final or req.state == Status.FAILED):
                 self._due.pop(req_id, None)
 
     def _work(self, req_id: int, work: _Due) -> None:
+        """Each part on its own: a rate-limited edit never holds up the announcement."""
         store = self.services.store
-        req = store.get(req_id)
-        if work.approval_post:
-            self._ask_approvers(req)
-            req = store.get(req_id)
-        if work.render:
-            self._render(req, work.progress)
-        if work.approval_refresh and req.approval_channel and req.approval_ts:
+        parts = (
+            ("approval_post", self._ask_approvers),
+            ("announce", self._announce),
+            ("approval_refresh", self._refresh_approval),
+            ("render", lambda req: self._render(req, work.progress)),
+        )
+        for part, do in parts:
+            if not getattr(work, part):
+                continue
+            try:
+                do(store.get(req_id))
+            except SlackApiError as exc:
+                if exc.response is not None and exc.response.get("error") == "ratelimited":
+                    self._later(req_id, part, exc)
+                else:
+                    log.warning("Slack %s for request %s failed: %s", part, req_id, exc.response.get("error"))
+
+    def _refresh_approval(self, req: RequestView) -> None:
+        if req.approval_channel and req.approval_ts:
             text, blocks = approval_message(req, self.services.settings.approvers)
-            self._best_effort(
-                lambda: self.client.chat_update(
-                    channel=req.approval_channel, ts=req.approval_ts, text=text, blocks=blocks
-                )
-            )
-        if work.announce:
-            self._announce(req)
+            self.client.chat_update(channel=req.approval_channel, ts=req.approval_ts, text=text, blocks=blocks)
 
     # -- rendering --------------------------------------------------------------------------------
     def _render(self, req: RequestView, progress: dict) -> None:
@@ -196,12 +212,7 @@ class SlackNotifier:
             progress = dict(progress, index=_failed_index(req))
         ticket = ticket_link(self.services.settings, req)
         text, blocks = request_message(req, items, progress or None, self.services.settings.approvers, ticket=ticket)
-        try:
-            self.client.chat_update(channel=req.channel, ts=req.message_ts, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            if exc.response.get("error") == "ratelimited":
-                raise
-            log.warning("could not edit request %s's message: %s", req.id, exc.response.get("error"))
+        self.client.chat_update(channel=req.channel, ts=req.message_ts, text=text, blocks=blocks)
 
     def _ask_approvers(self, req: RequestView) -> None:
         """Ask approvers (mentioned in the visible message) in the approval channel; if the
