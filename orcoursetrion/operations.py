@@ -243,6 +243,16 @@ class Step:
         """After a write whose outcome is unknown: its evidence if it took effect, else None."""
         return None
 
+    def already_done(self, ctx: Context, change: Change, exc: GitHubUnknownError, *signs: str) -> dict:
+        """GitHub refused the write as a duplicate (a message holding one of `signs`): the
+        evidence of what is there, when it is what this step wanted; else the refusal."""
+        found = (
+            self.recheck(ctx, change, ctx.journal.record(ctx.key(self))) if any(x in str(exc) for x in signs) else None
+        )
+        if found is None:
+            raise exc
+        return found
+
 
 StepListener = Callable[[Change, int, int], None]
 
@@ -490,12 +500,7 @@ class AddHook(Step):
         try:
             data = ctx.world.gh.create_hook(self.org, self.name, self.url)
         except GitHubUnknownError as exc:
-            if "already exists" not in str(exc):
-                raise
-            found = self.recheck(ctx, change, None)
-            if found is None:
-                raise
-            return found
+            return self.already_done(ctx, change, exc, "already exists")
         return {"id": data.get("id")}
 
     def recheck(self, ctx: Context, change: Change, record: StepRecord | None) -> dict | None:
@@ -539,10 +544,7 @@ class EnsureTeam(Step):
         try:
             data = ctx.world.gh.create_team(self.org, self.name, self.permission)
         except GitHubUnknownError as exc:
-            found = self.recheck(ctx, change, None) if "unique" in str(exc) or "exists" in str(exc) else None
-            if found is None:
-                raise
-            return found
+            return self.already_done(ctx, change, exc, "unique", "exists")
         team = ctx.world.team(self.org, self.name)
         team.exists, team.planned, team.data = True, False, data
         return {"id": data.get("id"), "slug": data.get("slug")}
@@ -676,12 +678,7 @@ class AddFile(Step):
                 self.org, self.name, self.path, self.content, self.message, ctx.settings.committer
             )
         except GitHubUnknownError as exc:
-            if not str(exc).startswith("422"):
-                raise
-            found = self.recheck(ctx, change, None)
-            if found is None:
-                raise
-            return found
+            return self.already_done(ctx, change, exc, "422")
         return {"sha": sha}
 
     def recheck(self, ctx: Context, change: Change, record: StepRecord | None) -> dict | None:
@@ -724,8 +721,7 @@ class CreateBranch(Step):
         try:
             gh.create_branch(self.org, self.name, self.branch, sha)
         except GitHubUnknownError as exc:
-            if "already exists" not in str(exc):
-                raise
+            return self.already_done(ctx, change, exc, "already exists")
         return {"sha": sha}
 
     def recheck(self, ctx: Context, change: Change, record: StepRecord | None) -> dict | None:

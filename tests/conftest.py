@@ -126,3 +126,27 @@ def postgres_url():
         yield url
     finally:
         drop()
+
+
+@pytest.fixture
+def cli(github, sqlite_url, monkeypatch, capsys, tmp_path):
+    """`orcoursetrion ARGS` in-process, configured by env alone (no .env, no user's store):
+    returns (exit code, stdout, stderr); no secret and no colour in either."""
+    from orcoursetrion.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for key in list(os.environ):
+        if key.startswith(("ORC_", "SLACK_", "ZENDESK_", "EDX_")) or key in ("DATABASE_URL", "LOG_LEVEL"):
+            monkeypatch.delenv(key)
+    for key, value in make_env(github, sqlite_url).items():
+        monkeypatch.setenv(key, value)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        for secret in SECRETS:
+            assert secret not in out and secret not in err
+        assert "\033[" not in out + err  # no colour when not on a terminal
+        return code, out, err
+
+    return run

@@ -10,28 +10,9 @@ import sys
 import pytest
 
 from orcoursetrion.cli import main
-from tests.conftest import PRODUCTION, SECRETS, STAGING, make_env
+from tests.conftest import PRODUCTION, STAGING, make_env
 
 NAME = "content-mit-801r-Fall_2030"
-
-
-@pytest.fixture
-def cli(github, sqlite_url, monkeypatch, capsys, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    for key in list(os.environ):
-        if key.startswith(("ORC_", "SLACK_", "ZENDESK_", "EDX_")) or key == "DATABASE_URL":
-            monkeypatch.delenv(key)
-    for key, value in make_env(github, sqlite_url).items():
-        monkeypatch.setenv(key, value)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        for secret in SECRETS:
-            assert secret not in out and secret not in err
-        return code, out, err
-
-    return run
 
 
 def test_create_xml_repo_prints_the_url_and_sets_members(cli, github):

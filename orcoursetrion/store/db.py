@@ -529,25 +529,25 @@ class Store:
             rows = s.scalars(select(RequestStep).where(RequestStep.request_id == request_id)).all()
             return {r.key: StepRecord(r.key, r.state, r.result or {}, r.updated_at, r.attempt) for r in rows}
 
+    @staticmethod
+    def _step_row(s: Session, request_id: int, key: str, op: str, create: bool = True) -> RequestStep | None:
+        row = s.scalar(select(RequestStep).where(RequestStep.request_id == request_id, RequestStep.key == key))
+        if row is None and create:
+            row = RequestStep(request_id=request_id, key=key[:400], op=op)
+            s.add(row)
+        return row
+
+    @staticmethod
+    def _step_audit(s: Session, request_id: int, owner: str, kind: str, name: str, text: str, now: datetime) -> None:
+        s.add(AuditEvent(request_id=request_id, actor=owner, kind=kind, name=name, detail=redact(text)[:4000], at=now))
+
     def step_intend(self, request_id: int, key: str, owner: str, attempt: int, change: Change) -> StepRecord:
         """Record, fenced by the lease, that this step's write is about to be sent."""
         with self.session() as s:
             now = self._fence(s, request_id, owner, attempt)
-            row = s.scalar(select(RequestStep).where(RequestStep.request_id == request_id, RequestStep.key == key))
-            if row is None:
-                row = RequestStep(request_id=request_id, key=key[:400], op=change.op)
-                s.add(row)
+            row = self._step_row(s, request_id, key, change.op)
             row.state, row.result, row.github_id, row.attempt, row.updated_at = "applying", {}, None, attempt, now
-            s.add(
-                AuditEvent(
-                    request_id=request_id,
-                    actor=owner,
-                    kind="step",
-                    name=f"started:{change.op}",
-                    detail=redact(change.text)[:4000],
-                    at=now,
-                )
-            )
+            self._step_audit(s, request_id, owner, "step", f"started:{change.op}", change.text, now)
             return StepRecord(key, "applying", {}, now, attempt)
 
     def step_done(
@@ -556,42 +556,22 @@ class Store:
         """Record, fenced, that GitHub confirmed the step (or that it had nothing to do)."""
         with self.session() as s:
             now = self._fence(s, request_id, owner, attempt)
-            row = s.scalar(select(RequestStep).where(RequestStep.request_id == request_id, RequestStep.key == key))
-            if row is None:
-                row = RequestStep(request_id=request_id, key=key[:400], op=change.op)
-                s.add(row)
+            row = self._step_row(s, request_id, key, change.op)
             github_id = evidence.get("id") if change.op == "create_repo" else None
             row.state, row.result, row.attempt, row.updated_at = "done", evidence, attempt, now
             row.github_id = int(github_id) if isinstance(github_id, int) else None
-            s.add(
-                AuditEvent(
-                    request_id=request_id,
-                    actor=owner,
-                    kind="github" if change.changed else "step",
-                    name=f"{'done' if change.changed else 'unchanged'}:{change.op}",
-                    detail=redact(change.text)[:4000],
-                    at=now,
-                )
-            )
+            name = f"{'done' if change.changed else 'unchanged'}:{change.op}"
+            self._step_audit(s, request_id, owner, "github" if change.changed else "step", name, change.text, now)
             return StepRecord(key, "done", evidence, now, attempt)
 
     def step_abandon(self, request_id: int, key: str, owner: str, attempt: int, change: Change, reason: str) -> None:
         """GitHub refused the write: it did not happen, so nothing may later read it as ours."""
         with self.session() as s:
             now = self._fence(s, request_id, owner, attempt)
-            row = s.scalar(select(RequestStep).where(RequestStep.request_id == request_id, RequestStep.key == key))
+            row = self._step_row(s, request_id, key, change.op, create=False)
             if row is not None and row.state != "done":
                 s.delete(row)
-            s.add(
-                AuditEvent(
-                    request_id=request_id,
-                    actor=owner,
-                    kind="step",
-                    name=f"refused:{change.op}",
-                    detail=redact(f"{change.text}: {reason}")[:4000],
-                    at=now,
-                )
-            )
+            self._step_audit(s, request_id, owner, "step", f"refused:{change.op}", f"{change.text}: {reason}", now)
 
     def owner_of_repo(self, github_id: int) -> RepoOwner | None:
         """The request whose journal holds the creation of the repo with this GitHub id."""

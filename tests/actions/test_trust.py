@@ -4,14 +4,12 @@ writes nothing and says why, done twice reads as done, and the plan is the execu
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from orcoursetrion import actions
 from orcoursetrion.actions import live_context, plan_context
-from orcoursetrion.cli import main
 from orcoursetrion.errors import (
     ConfigError,
     GitHubNoTeamFound,
@@ -23,7 +21,7 @@ from orcoursetrion.errors import (
     user_message,
 )
 from orcoursetrion.gitcopy import history_free_copy
-from tests.conftest import SECRETS, STAGING, make_env
+from tests.conftest import STAGING
 from tests.fakes.github import Executable, Symlink
 
 OLD, NEW = "content-mit-801r-Fall_2030", "content-mit-801r-Spring_2031"
@@ -50,25 +48,6 @@ def old_run(github, files=None, members=("alice", "carol")):
     github.add_team("mitx", OLD, permission="push", members=list(members))
     github.grant("mitx", OLD.lower(), "mitx", OLD, "push")
     return github
-
-
-@pytest.fixture
-def cli(github, sqlite_url, monkeypatch, capsys, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    for key in list(os.environ):
-        if key.startswith(("ORC_", "SLACK_", "ZENDESK_", "EDX_")) or key == "DATABASE_URL":
-            monkeypatch.delenv(key)
-    for key, value in make_env(github, sqlite_url).items():
-        monkeypatch.setenv(key, value)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        for secret in SECRETS:
-            assert secret not in out and secret not in err
-        return code, out, err
-
-    return run
 
 
 # -- someone else's repo -------------------------------------------------------------------------

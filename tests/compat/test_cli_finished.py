@@ -16,31 +16,10 @@ import pytest
 from orcoursetrion import VERSION
 from orcoursetrion.cli import ORIGINAL, main, plain
 from orcoursetrion.config import load_settings
-from tests.conftest import SECRETS, make_env
 
 NAME = "content-mit-801r-Fall_2030"
 SUBCOMMANDS = [*ORIGINAL, "rollover", "db", "shell"]
 HEAVY = ("github", "sqlalchemy", "slack_sdk", "slack_bolt", "alembic", "zenpy", "apscheduler", "requests")
-
-
-@pytest.fixture
-def cli(github, sqlite_url, monkeypatch, capsys, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    for key in list(os.environ):
-        if key.startswith(("ORC_", "SLACK_", "ZENDESK_", "EDX_")) or key in ("DATABASE_URL", "LOG_LEVEL"):
-            monkeypatch.delenv(key)
-    for key, value in make_env(github, sqlite_url).items():
-        monkeypatch.setenv(key, value)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        for secret in SECRETS:
-            assert secret not in out and secret not in err
-        assert "\033[" not in out + err  # no colour when not on a terminal
-        return code, out, err
-
-    return run
 
 
 def test_version_and_help_with_the_store_and_examples(cli, capsys, monkeypatch):
