@@ -115,8 +115,9 @@ def _rollover(params: dict, services: Services) -> Proposal:
     courses = list(dict.fromkeys(courses))
     params.update(term=term, new_term=new_term, courses=courses)
     changes = []
+    kinds = services.store.course_kinds(courses)
     for course in courses:
-        kind = services.store.course_kind(course)
+        kind = kinds.get(course.lower())
         what = {XML: "full XML rerun", STUDIO: "Studio rerun"}.get(kind, "rerun (kind found on GitHub)")
         changes.append(f"{course}: {what} {term} → {new_term}")
     s = services.settings

@@ -654,15 +654,44 @@ class Store:
             return row.kind if row else None
 
     def runs_in_term(self, term: str) -> list[RunView]:
+        """Every run of a term, with its course and team, in two queries whatever their number."""
         with self.session() as s:
-            runs = s.scalars(
-                select(Run)
+            rows = s.execute(
+                select(Run, Course, Term)
                 .join(Term, Run.term_id == Term.id)
                 .join(Course, Run.course_id == Course.id)
                 .where(func.lower(Term.name) == term.lower())
                 .order_by(Course.number_key)
             ).all()
-            return [self._run_view(s, r) for r in runs]
+            members: dict[int, list[str]] = {}
+            if rows:
+                found = s.execute(
+                    select(TeamMember.run_id, TeamMember.login)
+                    .where(TeamMember.run_id.in_([run.id for run, _, _ in rows]))
+                    .order_by(TeamMember.id)
+                ).all()
+                for run_id, login in found:
+                    members.setdefault(run_id, []).append(login)
+            return [
+                RunView(
+                    course.number,
+                    term_row.name,
+                    course.kind,
+                    run.org,
+                    run.repo_name,
+                    run.repo_url,
+                    run.team,
+                    run.released_at,
+                    tuple(members.get(run.id, ())),
+                )
+                for run, course, term_row in rows
+            ]
+
+    def course_kinds(self, courses: Iterable[str]) -> dict[str, str]:
+        """XML or Studio for each known course (by lowercased number), in one query."""
+        keys = [c.lower() for c in courses]
+        with self.session() as s:
+            return dict(s.execute(select(Course.number_key, Course.kind).where(Course.number_key.in_(keys))).all())
 
     def _run_row(self, s: Session, course: str, term: str) -> Run | None:
         return s.scalar(

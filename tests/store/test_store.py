@@ -197,3 +197,22 @@ def test_ping(database_url):
     store = Store(database_url)
     assert store.ping() is True
     store.close()
+
+
+def test_a_terms_runs_and_their_kinds_take_a_fixed_number_of_queries(store):
+    from sqlalchemy import event
+
+    for n in range(200):
+        store.record_run(
+            f"9.{n:03d}", "Fall_2030", "xml", "mitx", f"r{n}", "https://gh/x", team=f"r{n}", members=["a", "b"]
+        )
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(store.engine, "before_cursor_execute", listener)
+    try:
+        runs = store.runs_in_term("fall_2030")
+        kinds = store.course_kinds(r.course for r in runs)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listener)
+    assert len(runs) == 200 and runs[0].members == ("a", "b") and set(kinds.values()) == {"xml"}
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 4
