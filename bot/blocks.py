@@ -25,7 +25,7 @@ from slack_sdk.models.views import View
 
 from bot import ids
 from commands.base import Field, OpenModal, Reply
-from commands.describe import ICONS, status_line, when
+from commands.describe import ICONS, schedule_line, scheduled_time, status_line, when
 from orcoursetrion.lifecycle import RequestType, Status
 from orcoursetrion.store import ItemView, RequestView
 
@@ -103,7 +103,7 @@ def _buttons(req: RequestView) -> list:
             out.append(button("Change term/team", ids.EDIT, rid))
         out.append(button("Cancel", ids.CANCEL, rid))
         return out
-    if state in (Status.PENDING_APPROVAL, Status.APPROVED):
+    if state in (Status.PENDING_APPROVAL, Status.SCHEDULED, Status.APPROVED):
         return [button("Cancel", ids.CANCEL, rid)]
     if state == Status.FAILED:
         return [button("Retry", ids.RETRY, rid, "primary"), button("Cancel", ids.CANCEL, rid)]
@@ -120,10 +120,14 @@ def _buttons(req: RequestView) -> list:
 
 def _status_text(req: RequestView) -> str:
     state = req.state
+    at = f" It runs {scheduled_time(req)}." if req.scheduled_for else ""
     if state == Status.DRAFT:
-        return "Check the plan, then *Confirm* (nothing has changed yet)."
+        return f"Check the plan, then *Confirm* (nothing has changed yet).{at}"
     if state == Status.PENDING_APPROVAL:
-        return "Confirmed. Waiting for an approver."
+        return f"Confirmed. Waiting for an approver.{at}"
+    if state == Status.SCHEDULED:
+        by = f" (approved by <@{req.decided_by}>)" if req.decided_by and req.decided_by != req.requester else ""
+        return f"Scheduled{by}.{at} The plan is checked again then; *Cancel* stops it before."
     if state == Status.APPROVED:
         by = f" by <@{req.decided_by}>" if req.decided_by and req.decided_by != req.requester else ""
         return f"Approved{by}; starting…"
@@ -207,6 +211,8 @@ def approval_message(req: RequestView) -> tuple[str, list[dict]]:
         mrkdwn(f":raising_hand: <@{req.requester}> asks: *{escape(req.summary)}* (request #{req.id})"),
         mrkdwn("*Plan*\n" + bullets(list(req.plan or []), SECTION_MAX - 10, more=f" (see /orc status {req.id})")),
     ]
+    if req.scheduled_for:
+        blocks.append(context(f":calendar: Runs {scheduled_time(req)}"))
     if req.state == Status.PENDING_APPROVAL:
         blocks.append(decision_buttons(req, "approve"))
     elif req.state in (Status.REJECTED, Status.CANCELLED):
@@ -307,7 +313,13 @@ def form_values(state: dict) -> dict[str, str | None]:
 # -- App Home -----------------------------------------------------------------------------------
 
 
-def home_view(user: str, mine: list[RequestView], pending: list[RequestView] | None, tz: str | None) -> dict:
+def home_view(
+    user: str,
+    mine: list[RequestView],
+    pending: list[RequestView] | None,
+    tz: str | None,
+    upcoming: list[RequestView] | None = None,
+) -> dict:
     blocks = [
         HeaderBlock(text=PlainTextObject(text="Course provisioning")).to_dict(),
         mrkdwn("Type `/orc help` in any channel to see what I can do."),
@@ -318,6 +330,10 @@ def home_view(user: str, mine: list[RequestView], pending: list[RequestView] | N
         blocks.append(context("None yet. Try `/orc new` or `/orc rerun 8.01r Fall_2030`."))
     for req in mine[:10]:
         blocks.append(mrkdwn(f"{status_line(req)}\n_{when(req.updated_at, tz)}_"))
+    if upcoming:
+        lines = [schedule_line(r, tz, requester=r.requester != user) for r in upcoming]
+        blocks.append(DividerBlock().to_dict())
+        blocks.append(mrkdwn("*Scheduled*\n" + bullets(lines, SECTION_MAX - 12, more=" (see /orc schedule list)")))
     if pending is not None:
         blocks.append(DividerBlock().to_dict())
         blocks.append(mrkdwn(f"*Waiting for approval* ({len(pending)})"))

@@ -66,6 +66,8 @@ class SlackNotifier:
         req = self.refresh(event.request.id)
         self._refresh_approval(req)
 
+    on_scheduled = on_approved
+
     def on_rejected(self, event: Event) -> None:
         req = self.refresh(event.request.id)
         self._refresh_approval(req)

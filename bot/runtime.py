@@ -11,10 +11,12 @@ from slack_bolt import App
 
 from bot.app import create_app
 from bot.context import Bot
+from bot.reminders import SlackNotices
 from bot.server import make_wsgi, serve
 from commands.base import Services
 from orcoursetrion.config import Settings
 from orcoursetrion.edx import Edx
+from orcoursetrion.scheduler import Clock, Scheduler
 from orcoursetrion.store import Store, open_store
 from orcoursetrion.workflow import Workflow
 
@@ -30,6 +32,7 @@ class Runtime:
     app: App
     bot: Bot
     wsgi: object
+    scheduler: Scheduler | None = None
     server: object | None = None
     socket_handler: object | None = None
     _thread: threading.Thread | None = None
@@ -39,8 +42,10 @@ class Runtime:
         return self.server.effective_port
 
     def start(self, port: int | None = None, host: str = "0.0.0.0") -> Runtime:
-        """Resume unfinished requests, then serve HTTP in a background thread."""
+        """Resume unfinished requests, start the scheduler, then serve HTTP in a background thread."""
         self.workflow.start_background()
+        if self.scheduler is not None:
+            self.scheduler.start()
         if self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -69,6 +74,8 @@ class Runtime:
             self._stop_http()
         if self.socket_handler is not None:
             self.socket_handler.close()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
         self.bot.planner.shutdown()
         self.workflow.shutdown(grace=self.settings.shutdown_grace)
         self.store.close()
@@ -84,10 +91,12 @@ class Runtime:
         self.server.task_dispatcher.shutdown(timeout=timeout)
 
 
-def build(settings: Settings) -> Runtime:
+def build(settings: Settings, clock: Clock | None = None) -> Runtime:
+    """The service; `clock` replaces the scheduler's (the database's) clock in tests."""
     store = open_store(settings.database_url)
     workflow = Workflow(settings, store)
     edx = Edx(settings.edx_api_url, settings.edx_api_token) if settings.edx_api_url else None
     services = Services(settings, store, workflow, edx)
     app, bot = create_app(services)
-    return Runtime(settings, store, workflow, services, app, bot, make_wsgi(services, app))
+    scheduler = Scheduler(settings, store, workflow, SlackNotices(services, bot.client), clock=clock)
+    return Runtime(settings, store, workflow, services, app, bot, make_wsgi(services, app), scheduler)

@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo
 
 from orcoursetrion.lifecycle import Status
 from orcoursetrion.store import ItemView, RequestView
+from orcoursetrion.times import shown
 
 ICONS = {
     Status.DRAFT: ":memo:",
     Status.PENDING_APPROVAL: ":hourglass_flowing_sand:",
+    Status.SCHEDULED: ":calendar:",
     Status.APPROVED: ":white_check_mark:",
     Status.IN_PROGRESS: ":gear:",
     Status.COMPLETED: ":tada:",
@@ -38,6 +40,8 @@ def links(req: RequestView) -> list[str]:
 def detail(req: RequestView, tz: str | None = None, items: list[ItemView] | None = None) -> str:
     """Everything a requester wants to know about one request."""
     lines = [status_line(req), f"Requested by <@{req.requester}> on {when(req.created_at, tz)}"]
+    if req.scheduled_for is not None:
+        lines.append(f"Scheduled for {scheduled_time(req, tz)}")
     if req.decided_by and req.state not in (Status.DRAFT,):
         verb = {Status.REJECTED: "Rejected"}.get(req.state, "Approved")
         lines.append(f"{verb} by <@{req.decided_by}>")
@@ -61,6 +65,17 @@ def detail(req: RequestView, tz: str | None = None, items: list[ItemView] | None
     if req.finished_at:
         lines.append(f"Finished {when(req.finished_at, tz)}")
     return "\n".join(lines)
+
+
+def scheduled_time(req: RequestView, tz: str | None = None) -> str:
+    """When a scheduled request runs: the Slack date token (each reader's own zone) and the
+    time in the zone it was scheduled in."""
+    return shown(req.scheduled_for, (req.params.get("schedule") or {}).get("tz") or tz)
+
+
+def schedule_line(req: RequestView, tz: str | None = None, requester: bool = False) -> str:
+    who = f" — <@{req.requester}>" if requester else ""
+    return f"{ICONS[req.state]} *#{req.id}* {req.summary} — {scheduled_time(req, tz)} · {req.state.label}{who}"
 
 
 def listing(requests: list[RequestView], empty: str) -> str:

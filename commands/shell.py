@@ -8,10 +8,14 @@ import sys
 from typing import TextIO
 
 from commands import REGISTRY, Draft, FieldErrors, Invocation, OpenModal, Reply, Services, dispatch
+from commands.describe import scheduled_time
 from commands.planning import Proposal, propose
 from orcoursetrion.config import Settings
 from orcoursetrion.errors import OrcError, user_message
 from orcoursetrion.lifecycle import Status
+from orcoursetrion.scheduler import Clock, Scheduler
+from orcoursetrion.store import RequestView
+from orcoursetrion.times import plain_dates
 from orcoursetrion.workflow import Event, Workflow
 
 PROMPT = "orc> "
@@ -29,7 +33,7 @@ class Shell:
 
     # -- i/o -------------------------------------------------------------------------------------
     def say(self, text: str = "") -> None:
-        self.out.write(text + "\n")
+        self.out.write(plain_dates(text) + "\n")
         self.out.flush()
 
     def ask(self, prompt: str) -> str | None:
@@ -59,6 +63,8 @@ class Shell:
             self.say(f"Request #{event.request.id} waits for an approver: `/orc approve {event.request.id}`.")
         elif event.kind == "rejected":
             self.say(f"Request #{event.request.id} was rejected: {event.text}")
+        elif event.kind == "scheduled":
+            self.say(f"Request #{event.request.id} is scheduled for {scheduled_time(event.request)}.")
 
     # -- loop ------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -150,16 +156,46 @@ class Shell:
             self.say("This cannot run until the problems above are fixed; nothing was recorded.")
 
 
-def run(settings: Settings, user: str | None = None, inp: TextIO | None = None, out: TextIO | None = None) -> int:
-    """Start the shell on an embedded store (DATABASE_URL, SQLite by default)."""
+class ShellNotices:
+    """The scheduler's reminders and notes, printed at the prompt."""
+
+    def __init__(self, shell: Shell) -> None:
+        self.shell = shell
+
+    def approvals_waiting(self, requests: list[RequestView], note: str | None) -> None:
+        self.shell.say(f"Reminder: {len(requests)} request(s) wait for approval" + (f" ({note})" if note else ":"))
+        for req in requests:
+            self.shell.say(f"  #{req.id} {req.summary} — {req.requester}: `/orc approve {req.id}`")
+
+    def failures_waiting(self, requester: str, requests: list[RequestView], note: str | None) -> None:
+        self.shell.say(f"Reminder for {requester}: {len(requests)} failed request(s) not retried:")
+        for req in requests:
+            self.shell.say(f"  #{req.id} {req.summary}: {req.error} — `/orc retry {req.id}`")
+
+    def ran_late(self, request: RequestView, text: str) -> None:
+        self.shell.say(f"Request #{request.id}: {text}")
+
+
+def run(
+    settings: Settings,
+    user: str | None = None,
+    inp: TextIO | None = None,
+    out: TextIO | None = None,
+    clock: Clock | None = None,
+) -> int:
+    """Start the shell on an embedded store (DATABASE_URL, SQLite by default), with the
+    scheduler running scheduled requests and reminders while it is open."""
     from orcoursetrion.store import open_store
 
     store = open_store(settings.database_url)
     workflow = Workflow(settings, store)
     workflow.start_background()
     user = user or (settings.approvers[0] if settings.approvers else SHELL_USER)
+    shell = Shell(Services(settings, store, workflow), user, inp or sys.stdin, out or sys.stdout)
+    scheduler = Scheduler(settings, store, workflow, ShellNotices(shell), clock=clock).start()
     try:
-        return Shell(Services(settings, store, workflow), user, inp or sys.stdin, out or sys.stdout).run()
+        return shell.run()
     finally:
+        scheduler.shutdown()
         workflow.shutdown(grace=settings.shutdown_grace)
         store.close()

@@ -19,6 +19,7 @@ from orcoursetrion.config import Settings, load_settings
 from orcoursetrion.errors import ConfigError, OrcError, ValidationError, problems_of, user_message
 from orcoursetrion.lifecycle import RequestType, Status
 from orcoursetrion.redact import configure_logging, redact
+from orcoursetrion.schedule_cli import add_parser as add_schedule_parser
 
 log = logging.getLogger("orcoursetrion.cli")
 
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     shell = subparsers.add_parser("shell", help="A local Slack-like prompt for /orc commands (no Slack needed)")
     shell.add_argument("--user", default=None, help="Act as this Slack-like user id (default: an operator)")
     shell.set_defaults(func=run_shell)
+    add_schedule_parser(subparsers)
     return parser
 
 

@@ -20,6 +20,8 @@ def register(app: App, bot: Bot) -> None:
     def orc(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         text = (body.get("text") or "").strip()
         known = bot.users.cached(body["user_id"])
+        if known is None and text.lower().startswith("schedule"):  # its time is read on the user's clock
+            known = bot.users.get(body["user_id"])
         inv = Invocation(
             user=body["user_id"],
             args=[],
