@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 ACTOR = "scheduler"
 REQUEST, REMINDER = "request", "reminder"
 LATE_AFTER = timedelta(minutes=1)  # later than this is "late": a tick comes every few seconds
-TICK_SECONDS = 5.0
+TICK_SECONDS = 2.0
 
 Clock = Callable[[], datetime]
 
