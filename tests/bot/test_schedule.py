@@ -231,3 +231,18 @@ def test_without_an_approval_channel_each_approver_gets_the_reminder_by_dm(githu
     for approver in (APPROVER1, APPROVER2):
         dms = slack.wait_for(lambda a=approver: bot_messages(slack, a)[before[a] :] or None)
         assert len(dms) == 1 and buttons(dms[0])["Approve"] == f"orc.approve:{rid}"
+
+
+def test_changing_a_scheduled_reruns_term_keeps_its_time(github, slack, start):
+    bot = start()
+    slack.command("/orc", f"schedule rerun {COURSE} {TERM} {YEAR}-07-10 09:00", user=ALICE, channel=CHANNEL)
+    rid, plan = plan_message(slack, bot)
+    slack.click(CHANNEL, plan.ts, buttons(plan)["Change term/team"], ALICE)
+    form = slack.wait_for(lambda: slack.top_view(ALICE))
+    assert slack.submit_view(form.id, ALICE, {"new_term": "Summer_2031"}).ok
+
+    new = slack.wait_for(lambda: (r := bot.store.list_requests(limit=1)[0]).id != rid and r.message_ts == plan.ts and r)
+    assert new.params["new_term"] == "Summer_2031" and new.scheduled_for == DUE
+    slack.click(CHANNEL, plan.ts, buttons(slack.message(CHANNEL, plan.ts))["Confirm"], ALICE)
+    wait_status(slack, bot, new.id, "scheduled")
+    assert github.repo("mitx", "content-mit-801r-Summer_2031") is None
