@@ -85,7 +85,10 @@ class Runtime:
 
         The listener is closed from inside the server's own loop: closing its sockets
         from this thread races the loop's select() (EBADF in the http thread)."""
-        self.server.trigger.pull_trigger(self.server.close)
+        try:
+            self.server.trigger.pull_trigger(self.server.close)
+        except OSError:  # the loop already closed its trigger: nothing left to wake
+            log.debug("HTTP server was already closed")
         if self._thread is not None:
             self._thread.join(timeout)
         self.server.task_dispatcher.shutdown(timeout=timeout)

@@ -1,17 +1,26 @@
 """One WSGI application for every HTTP endpoint, served by waitress:
-POST /slack/events (Bolt), POST /zendesk/webhook (HMAC-verified), GET /healthz."""
+POST /slack/events (Bolt), POST /zendesk/webhook (HMAC-verified), GET /healthz.
+
+Nothing unauthenticated costs more than a signature check: a Slack request's size,
+timestamp and signature are checked on the raw bytes before anything parses or logs its
+body, and a refusal is logged as one line (client address and reason, never the body)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import io
 import json
 import logging
+import re
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.request.internals import parse_body
 
 from commands.base import Services
 
@@ -20,7 +29,11 @@ SLACK_PATH = "/slack/events"
 ZENDESK_PATH = "/zendesk/webhook"
 HEALTH_PATH = "/healthz"
 ZENDESK_WINDOW = timedelta(minutes=5)
-MAX_BODY = 1 << 20
+SLACK_WINDOW = 300  # seconds: Slack's own replay window
+MAX_BODY = 1 << 20  # Zendesk webhook bodies
+SLACK_MAX_BODY = 256 * 1024  # Slack's payloads are far smaller (a full modal's state is a few tens of KB)
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SLACK_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 
 def _json(start_response, status: str, payload: dict) -> list[bytes]:
@@ -30,21 +43,90 @@ def _json(start_response, status: str, payload: dict) -> list[bytes]:
 
 
 def zendesk_signature_ok(secret: str, timestamp: str, body: bytes, signature: str, now: datetime | None = None) -> bool:
-    """Zendesk: base64(HMAC-SHA256(secret, timestamp + body)), timestamp within 5 minutes."""
+    """Zendesk: base64(HMAC-SHA256(secret, timestamp + body)), timestamp within 5 minutes.
+    Any malformed header (not ASCII, not base64, not a time) is simply not a valid signature."""
     try:
         sent = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    except ValueError:
+        given = signature.strip().encode("ascii")
+    except (ValueError, UnicodeError):
         return False
     if sent.tzinfo is None:
         sent = sent.replace(tzinfo=UTC)
     if abs((now or datetime.now(UTC)) - sent) > ZENDESK_WINDOW:
         return False
-    digest = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
-    return hmac.compare_digest(base64.b64encode(digest).decode(), signature.strip())
+    digest = hmac.new(secret.encode(), timestamp.encode("utf-8", "surrogateescape") + body, hashlib.sha256).digest()
+    return hmac.compare_digest(base64.b64encode(digest), given)
 
 
-def make_wsgi(services: Services, bolt: App | None) -> callable:
-    slack = SlackRequestHandler(bolt, path=SLACK_PATH) if bolt is not None else None
+def slack_refusal(secret: str, timestamp: str, signature: str, body: bytes, now: float | None = None) -> str | None:
+    """Why a Slack request is not Slack's (None when its signature holds), on raw bytes only."""
+    if not _TIMESTAMP.fullmatch(timestamp or ""):
+        return "missing or malformed X-Slack-Request-Timestamp"
+    if abs((now if now is not None else time.time()) - int(timestamp)) > SLACK_WINDOW:
+        return "stale X-Slack-Request-Timestamp"
+    if not _SLACK_SIGNATURE.fullmatch(signature or ""):
+        return "missing or malformed X-Slack-Signature"
+    expected = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(f"v0={expected}".encode(), signature.encode()):
+        return "bad signature"
+    return None
+
+
+def read_bounded(environ: dict, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than `limit` (told without reading it all)."""
+    declared = (environ.get("CONTENT_LENGTH") or "").strip()
+    if declared:
+        if not _TIMESTAMP.fullmatch(declared):  # ASCII digits only
+            return None
+        if int(declared) > limit:
+            return None
+    body = environ["wsgi.input"].read(int(declared) if declared else limit + 1)
+    return None if len(body) > limit else body
+
+
+def _client(environ: dict) -> str:
+    return environ.get("REMOTE_ADDR") or "unknown"
+
+
+def slack_edge(bolt: App, secret: str | None, verify: bool = True) -> Callable:
+    """Slack's endpoint: bounded size, then the signature, then a body Bolt can parse, then Bolt."""
+    handler = SlackRequestHandler(bolt, path=SLACK_PATH)
+
+    def refuse(start_response, status: str, reason: str, environ: dict) -> list[bytes]:
+        log.warning("refused %s request from %s: %s", SLACK_PATH, _client(environ), reason)
+        return _json(start_response, status, {"error": reason})
+
+    def edge(environ, start_response):
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})
+        body = read_bounded(environ, SLACK_MAX_BODY)
+        if body is None:
+            return refuse(start_response, "413 Payload Too Large", f"body over {SLACK_MAX_BODY} bytes", environ)
+        if verify:
+            reason = slack_refusal(
+                secret or "",
+                environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
+                environ.get("HTTP_X_SLACK_SIGNATURE", ""),
+                body,
+            )
+            if reason:
+                return refuse(start_response, "401 Unauthorized", reason, environ)
+        try:
+            text = body.decode("utf-8")
+            parsed = parse_body(text, environ.get("CONTENT_TYPE"))
+        except (UnicodeDecodeError, ValueError):
+            parsed = None
+        if not isinstance(parsed, dict):
+            return refuse(start_response, "400 Bad Request", "signed body is not a Slack payload", environ)
+        environ = dict(environ, **{"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
+        return handler(environ, start_response)
+
+    return edge
+
+
+def make_wsgi(services: Services, bolt: App | None) -> Callable:
+    settings = services.settings
+    slack = slack_edge(bolt, settings.slack_signing_secret, not settings.socket_mode) if bolt is not None else None
 
     def application(environ, start_response):
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
@@ -65,14 +147,14 @@ def make_wsgi(services: Services, bolt: App | None) -> callable:
         secret = services.settings.zendesk_webhook_secret
         if not secret:
             return _json(start_response, "404 Not Found", {"error": "Zendesk is not configured"})
-        try:
-            length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_BODY)
-        except ValueError:
-            length = 0
-        body = environ["wsgi.input"].read(length)
+        body = read_bounded(environ, MAX_BODY)
+        if body is None:
+            log.warning("refused %s request from %s: body too large", ZENDESK_PATH, _client(environ))
+            return _json(start_response, "413 Payload Too Large", {"error": "body too large"})
         timestamp = environ.get("HTTP_X_ZENDESK_WEBHOOK_SIGNATURE_TIMESTAMP", "")
         signature = environ.get("HTTP_X_ZENDESK_WEBHOOK_SIGNATURE", "")
         if not zendesk_signature_ok(secret, timestamp, body, signature):
+            log.warning("refused %s request from %s: bad or stale signature", ZENDESK_PATH, _client(environ))
             return _json(start_response, "401 Unauthorized", {"error": "bad signature"})
         log.info("Zendesk webhook accepted (%d bytes); ticket actions arrive with the Zendesk integration", len(body))
         return _json(start_response, "202 Accepted", {"status": "ignored"})

@@ -210,6 +210,11 @@ def _run_request(settings: Settings, req_type: str, params: dict) -> int:
             workflow.approve_direct(req.id, user, "run from the command line")
             final = workflow.run_now(req.id)
         workflow.bus.flush(10)  # progress lines first, then the result
+        if final.id in workflow.runner.taken_over:
+            raise OrcError(
+                f"Request #{final.id} was taken over by another process while this one was stalled; "
+                "it continues there (see its status there, or run this command again later)."
+            )
         if final.state != Status.COMPLETED:
             raise OrcError(final.error or f"Request #{final.id} ended {final.state.label}.")
         result = final.result or {}

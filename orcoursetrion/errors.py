@@ -24,10 +24,17 @@ class ShuttingDown(Interrupted):
 
 
 class OrcError(Exception):
-    """Base of every error this product raises on purpose; its text is already safe to show."""
+    """Base of every error this product raises on purpose; its text is already safe to show.
 
-    def __init__(self, message: str = "") -> None:
+    `subject` (optional) names the thing the problem is about, so that a preflight tells
+    one problem per thing even when several steps trip over it."""
+
+    subject: str | None = None
+
+    def __init__(self, message: str = "", subject: str | None = None) -> None:
         super().__init__(redact(message))
+        if subject:
+            self.subject = subject
 
     @property
     def message(self) -> str:
@@ -114,8 +121,11 @@ def preflight_error(problems: list[OrcError]) -> OrcError:
     """One error for every problem a preflight found, typed as the first one (so callers
     that catch `GitHubRepoExists` still do), its text naming each problem."""
     unique: list[OrcError] = []
-    for problem in problems:
-        if all(str(p) != str(problem) for p in unique):
+    seen: set[tuple] = set()
+    for problem in problems:  # one problem per thing: a repo that exists is told once
+        key = (type(problem), getattr(problem, "subject", None) or str(problem))
+        if key not in seen:
+            seen.add(key)
             unique.append(problem)
     if len(unique) == 1:
         return unique[0]

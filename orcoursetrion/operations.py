@@ -347,8 +347,9 @@ class CreateRepo(Step):
 
     op = "create_repo"
 
-    def __init__(self, org: str, name: str, description: str | None = None) -> None:
+    def __init__(self, org: str, name: str, description: str | None = None, made_for: str | None = None) -> None:
         self.org, self.name, self.description = org, name, description
+        self.made_for = made_for  # e.g. "8.01r Fall_2030 was already rerun into": how a second run reads
 
     def target(self) -> str:
         return f"{self.org}/{self.name}"
@@ -367,7 +368,7 @@ class CreateRepo(Step):
                 return Change(
                     self.op, self.target(), f"Repo {self.target()} was created by this request", False, {"id": gid}
                 )
-            raise GitHubRepoExists(self._exists_text(ctx, gid))
+            raise GitHubRepoExists(self._exists_text(ctx, gid), subject=self.target())
         _require_org(ctx, self.org)
         repo.planned, repo.hooks, repo.has_commits = True, [], False
         return Change(
@@ -378,9 +379,10 @@ class CreateRepo(Step):
         owner = ctx.journal.owner_of_repo(gid) if gid else None
         if owner is None:
             return f"{self.target()} exists and was not made by this request"
-        if owner.type == "rerun" or owner.summary.startswith(("Rerun", "rerun")):
-            return f"{owner.summary.removeprefix('Rerun ').split(' →')[0]} was already rerun into {self.target()} by request #{owner.request_id} on {_when(owner.at)}"
-        return f"{self.target()} was created by request #{owner.request_id} ({owner.summary}) on {_when(owner.at)}"
+        when = f"by request #{owner.request_id} on {_when(owner.at)}"
+        if self.made_for:
+            return f"{self.made_for} {self.target()} {when} ({owner.summary})"
+        return f"{self.target()} was created {when} ({owner.summary})"
 
     def _made_by_lost_call(self, ctx: Context, repo: RepoState, record: StepRecord) -> bool:
         """A repo our interrupted create made: created after we asked, and still empty."""
@@ -474,7 +476,7 @@ class AddHook(Step):
                 )
             raise ConfigError([f"{self.key}: required for this action (the gitreload URL of the {self.label} hook)"])
         if not repo.present:
-            raise GitHubRepoDoesNotExist(repo.full_name)
+            raise GitHubRepoDoesNotExist(repo.full_name, subject=repo.full_name)
         shown = redact_url(self.url)
         hooks = ctx.world.hooks(repo)
         if any(_same_hook(u, self.url) for u in hooks):
@@ -788,7 +790,7 @@ class CopyRun(Step):
         if dst.real and world.has_commits(dst):
             found = self._ours(ctx, record)
             if found is None:
-                raise GitHubRepoExists(f"{dst.full_name} is not empty")
+                raise GitHubRepoExists(f"{dst.full_name} is not empty", subject=dst.full_name)
             return Change(self.op, self.target(), f"{dst.full_name} already holds the copy", False, found)
         root = world.gh.commit_tree(src.org, src.name, head)
         plan = inspect(GitHubTree(world.gh, src.org, src.name), root, self.new_url_name)

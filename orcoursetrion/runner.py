@@ -182,6 +182,7 @@ class Runner:
         self._futures: set[Future] = set()
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self.taken_over: set[int] = set()  # requests another process took from us mid-run
 
     @property
     def stopping(self) -> bool:
@@ -262,8 +263,10 @@ class Runner:
             if done is not None:
                 self.bus.emit(Event("completed", done, self.owner, outcome.message))
             else:
+                self.taken_over.add(req.id)
                 log.warning("request %s finished here but its lease had been taken over", req.id)
         except LeaseLost:
+            self.taken_over.add(req.id)
             log.warning("request %s was taken over by another process; stopped here", req.id)
         except ShuttingDown:
             self._pause(lease)

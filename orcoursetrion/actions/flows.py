@@ -68,7 +68,7 @@ def rerun_xml_course(
         members = ctx.world.carried_members(s.xml_org, team or old_name)
     steps = [
         DeleteHooks(s.xml_org, old_name),
-        CreateRepo(s.xml_org, new_name, description),
+        CreateRepo(s.xml_org, new_name, description, made_for=f"{course} {term} was already rerun into"),
         CopyRun(s.xml_org, old_name, s.xml_org, new_name, new_term),
         *xml_access_steps(ctx, new_name, new_name, members),
     ]

@@ -108,7 +108,9 @@ def rerun_studio(
     ctx = default_context(ctx)
     s = ctx.settings
     old = _repo_name(s.course_prefix, course, term)
-    ctx.run([DeleteHooks(s.studio_org, old), *export_repo_steps(ctx, course, new_term, description)])
+    steps = export_repo_steps(ctx, course, new_term, description)
+    steps[0] = CreateRepo(steps[0].org, steps[0].name, description, made_for=f"{course} {term} was already rerun into")
+    ctx.run([DeleteHooks(s.studio_org, old), *steps])
     return _repo_result(ctx, s.studio_org, _repo_name(s.course_prefix, course, new_term))
 
 
