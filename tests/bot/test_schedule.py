@@ -33,6 +33,7 @@ from tests.conftest import PRODUCTION, settings_for
 
 YEAR = datetime.now(UTC).year + 2
 DUE = datetime(YEAR, 7, 10, 13, 0, tzinfo=UTC)  # 09:00 in New York (EDT), the fake Slack users' zone
+WAIT = 30.0  # seconds: generous, as the suite shares the machine with others
 RELEASE = f"schedule release {COURSE} {TERM} {YEAR}-07-10 09:00"
 
 
@@ -70,6 +71,10 @@ def start(github, slack, sqlite_url, clock) -> Iterator:
             runtime.stop()
 
 
+def waited(slack, predicate):
+    return slack.wait_for(predicate, timeout=WAIT)
+
+
 def stop(runtime: Runtime) -> None:
     runtime.workflow.wait_idle(timeout=10)
     runtime.stop()
@@ -93,26 +98,26 @@ def test_a_scheduled_release_is_approved_now_runs_at_its_time_and_is_announced(g
     assert "Create branch live" in shown and bot.store.get(rid).scheduled_for == DUE
 
     slack.click(CHANNEL, plan.ts, buttons(plan)["Confirm"], ALICE)
-    wait_status(slack, bot, rid, "pending_approval")
-    approval = slack.wait_for(lambda: bot_messages(slack, APPROVALS) or None)[0]
+    wait_status(slack, bot, rid, "pending_approval", timeout=WAIT)
+    approval = waited(slack, lambda: bot_messages(slack, APPROVALS) or None)[0]
     assert "Runs 2" in text_of(approval)
     slack.click(APPROVALS, approval.ts, buttons(approval)["Approve"], APPROVER1)
-    wait_status(slack, bot, rid, "scheduled")  # approved at scheduling time, not at the due time
-    slack.wait_for(lambda: "Scheduled (approved by" in text_of(slack.message(CHANNEL, plan.ts)))
+    wait_status(slack, bot, rid, "scheduled", timeout=WAIT)  # approved at scheduling time, not at the due time
+    waited(slack, lambda: "Scheduled (approved by" in text_of(slack.message(CHANNEL, plan.ts)))
     assert buttons(slack.message(CHANNEL, plan.ts)) == {"Cancel": f"orc.cancel:{rid}"}
     assert "live" not in github.branches("mitx", OLD_REPO)
 
     listed = slack.command("/orc", "schedule list", user=ALICE, channel=CHANNEL)
     assert f"*#{rid}*" in text_of(listed.ephemeral) and "09:00 EDT" in text_of(listed.ephemeral)
     slack.open_home(ALICE)
-    slack.wait_for(lambda: "*Scheduled*" in text_of(slack.home(ALICE)) and f"#{rid}" in text_of(slack.home(ALICE)))
+    waited(slack, lambda: "*Scheduled*" in text_of(slack.home(ALICE)) and f"#{rid}" in text_of(slack.home(ALICE)))
 
     clock.set(DUE + timedelta(seconds=1))
     bot.scheduler.tick()
-    wait_status(slack, bot, rid, "completed")
+    wait_status(slack, bot, rid, "completed", timeout=WAIT)
     assert "live" in github.branches("mitx", OLD_REPO)
     assert [h["config"]["url"] for h in github.repo("mitx", OLD_REPO).hooks] == [PRODUCTION]
-    slack.wait_for(lambda: announcements(slack, plan.ts))
+    waited(slack, lambda: announcements(slack, plan.ts))
     bot.scheduler.tick()
     bot.workflow.wait_idle(10)
     assert len(announcements(slack, plan.ts)) == 1 and f"request #{rid}" in announcements(slack, plan.ts)[0].text
@@ -140,19 +145,19 @@ def test_only_the_requester_or_an_approver_cancels_and_a_cancelled_task_never_ru
     bot = start(ORC_APPROVERS=APPROVER1)
     slack.command("/orc", RELEASE, user=ALICE, channel=CHANNEL)
     rid, plan = plan_message(slack, bot)
-    confirm = buttons(plan)["Confirm"]
-    slack.click(CHANNEL, plan.ts, confirm, ALICE)
-    slack.click(CHANNEL, plan.ts, confirm, ALICE)  # a double click schedules it once
-    wait_status(slack, bot, rid, "pending_approval")
+    slack.click(CHANNEL, plan.ts, buttons(plan)["Confirm"], ALICE)
+    wait_status(slack, bot, rid, "pending_approval", timeout=WAIT)
     slack.command("/orc", f"approve {rid}", user=APPROVER1, channel=CHANNEL)
-    wait_status(slack, bot, rid, "scheduled")
+    again = slack.command("/orc", f"approve {rid}", user=APPROVER1, channel=CHANNEL)  # schedules it once
+    assert "already Scheduled" in text_of(again.ephemeral)
+    wait_status(slack, bot, rid, "scheduled", timeout=WAIT)
     assert len(bot.store.tasks(request_id=rid)) == 1
 
     refused = slack.command("/orc", f"schedule cancel {rid}", user=BOB, channel=CHANNEL)
     assert "Only the requester or an approver can cancel" in text_of(refused.ephemeral)
     done = slack.command("/orc", f"schedule cancel {rid}", user=ALICE, channel=CHANNEL)
     assert f"Cancelled request #{rid}" in text_of(done.ephemeral)
-    slack.wait_for(lambda: "Cancelled" in text_of(slack.message(CHANNEL, plan.ts)))
+    waited(slack, lambda: "Cancelled" in text_of(slack.message(CHANNEL, plan.ts)))
 
     clock.set(DUE + timedelta(minutes=5))
     assert bot.scheduler.tick() == []
@@ -166,15 +171,15 @@ def test_a_release_due_while_the_service_was_down_runs_at_start_and_says_how_lat
     slack.command("/orc", RELEASE, user=ALICE, channel=CHANNEL)
     rid, plan = plan_message(slack, first)
     slack.click(CHANNEL, plan.ts, buttons(plan)["Confirm"], ALICE)
-    wait_status(slack, first, rid, "scheduled")
+    wait_status(slack, first, rid, "scheduled", timeout=WAIT)
     stop(first)
 
     clock.set(DUE + timedelta(hours=2, minutes=30))
     second = start()  # its first tick is at start
-    wait_status(slack, second, rid, "completed")
-    note = slack.wait_for(lambda: [m for m in slack.thread(CHANNEL, plan.ts) if "late" in m.text] or None)
+    wait_status(slack, second, rid, "completed", timeout=WAIT)
+    note = waited(slack, lambda: [m for m in slack.thread(CHANNEL, plan.ts) if "late" in m.text] or None)
     assert note[0].text.startswith(":clock3: Ran 2 h 30 min late: it was due") and "09:00 EDT" in note[0].text
-    assert len(announcements(slack, plan.ts)) == 1
+    assert len(waited(slack, lambda: announcements(slack, plan.ts))) == 1
 
 
 def test_the_daily_reminder_lists_what_waits_once_with_buttons_that_work(github, slack, start, clock):
@@ -189,28 +194,28 @@ def test_the_daily_reminder_lists_what_waits_once_with_buttons_that_work(github,
     slack.command("/orc", f"rerun {COURSE} {TERM}", user=ALICE, channel=CHANNEL)
     pending, plan = plan_message(slack, bot)
     slack.click(CHANNEL, plan.ts, buttons(plan)["Confirm"], ALICE)
-    wait_status(slack, bot, pending, "pending_approval")
+    wait_status(slack, bot, pending, "pending_approval", timeout=WAIT)
     wf = bot.workflow
     failed = wf.create(RequestType.RELEASE, BOB, {"course": "9.99", "term": TERM, "kind": "studio"}, channel=CHANNEL)
     wf.approve_direct(failed.id, BOB, "test")
     assert wf.run_now(failed.id).state == Status.FAILED
-    slack.wait_for(lambda: bot.scheduler.store.tasks(kind="reminder"))  # the first tick made the day's row
-    before = len(bot_messages(slack, APPROVALS))
+    waited(slack, lambda: bot.scheduler.store.tasks(kind="reminder"))  # the first tick made the day's row
+    before = len(waited(slack, lambda: bot_messages(slack, APPROVALS)))  # the approval request itself
 
     clock.set(remind + timedelta(seconds=2))
     bot.scheduler.tick()
     bot.scheduler.tick()
-    reminders = slack.wait_for(lambda: bot_messages(slack, APPROVALS)[before:] or None)
+    reminders = waited(slack, lambda: bot_messages(slack, APPROVALS)[before:] or None)
     assert len(reminders) == 1
     shown = text_of(reminders[0])
     assert "1 request waiting for approval for more than 24 h" in shown and f"*#{pending}*" in shown
     assert buttons(reminders[0]) == {"Approve": f"orc.approve:{pending}", "Reject": f"orc.reject:{pending}"}
-    (dm,) = slack.wait_for(lambda: bot_messages(slack, BOB) or None)
+    (dm,) = waited(slack, lambda: bot_messages(slack, BOB) or None)
     assert f"*#{failed.id}*" in text_of(dm) and buttons(dm)["Retry"] == f"orc.retry:{failed.id}"
     assert bot_messages(slack, ALICE) == []
 
     slack.click(APPROVALS, reminders[0].ts, buttons(reminders[0])["Approve"], APPROVER2)
-    wait_status(slack, bot, pending, "completed")
+    wait_status(slack, bot, pending, "completed", timeout=WAIT)
     assert github.repo("mitx", "content-mit-801r-Spring_2031") is not None
     assert len(bot_messages(slack, APPROVALS)) == before + 1
 
@@ -222,14 +227,14 @@ def test_without_an_approval_channel_each_approver_gets_the_reminder_by_dm(githu
     slack.command("/orc", f"release {COURSE} {TERM}", user=ALICE, channel=CHANNEL)
     rid, plan = plan_message(slack, bot)
     slack.click(CHANNEL, plan.ts, buttons(plan)["Confirm"], ALICE)
-    wait_status(slack, bot, rid, "pending_approval")
-    slack.wait_for(lambda: bot.store.tasks(kind="reminder"))
+    wait_status(slack, bot, rid, "pending_approval", timeout=WAIT)
+    waited(slack, lambda: bot.store.tasks(kind="reminder"))
     before = {a: len(bot_messages(slack, a)) for a in (APPROVER1, APPROVER2)}
 
     clock.set(remind + timedelta(seconds=1))
     bot.scheduler.tick()
     for approver in (APPROVER1, APPROVER2):
-        dms = slack.wait_for(lambda a=approver: bot_messages(slack, a)[before[a] :] or None)
+        dms = waited(slack, lambda a=approver: bot_messages(slack, a)[before[a] :] or None)
         assert len(dms) == 1 and buttons(dms[0])["Approve"] == f"orc.approve:{rid}"
 
 
@@ -238,11 +243,11 @@ def test_changing_a_scheduled_reruns_term_keeps_its_time(github, slack, start):
     slack.command("/orc", f"schedule rerun {COURSE} {TERM} {YEAR}-07-10 09:00", user=ALICE, channel=CHANNEL)
     rid, plan = plan_message(slack, bot)
     slack.click(CHANNEL, plan.ts, buttons(plan)["Change term/team"], ALICE)
-    form = slack.wait_for(lambda: slack.top_view(ALICE))
+    form = waited(slack, lambda: slack.top_view(ALICE))
     assert slack.submit_view(form.id, ALICE, {"new_term": "Summer_2031"}).ok
 
-    new = slack.wait_for(lambda: (r := bot.store.list_requests(limit=1)[0]).id != rid and r.message_ts == plan.ts and r)
+    new = waited(slack, lambda: (r := bot.store.list_requests(limit=1)[0]).id != rid and r.message_ts == plan.ts and r)
     assert new.params["new_term"] == "Summer_2031" and new.scheduled_for == DUE
     slack.click(CHANNEL, plan.ts, buttons(slack.message(CHANNEL, plan.ts))["Confirm"], ALICE)
-    wait_status(slack, bot, new.id, "scheduled")
+    wait_status(slack, bot, new.id, "scheduled", timeout=WAIT)
     assert github.repo("mitx", "content-mit-801r-Summer_2031") is None
