@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -96,6 +97,7 @@ class Scheduler:
         interval: float = TICK_SECONDS,
         owner: str | None = None,
         batch: int = 20,
+        workers: int = 4,
     ) -> None:
         self.settings, self.store, self.workflow = settings, store, workflow
         self.notices = notices or LogNotices()
@@ -103,6 +105,7 @@ class Scheduler:
         self.interval, self.batch = interval, batch
         self.owner = owner or getattr(workflow, "owner", None) or ACTOR
         self._aps: BackgroundScheduler | None = None
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orc-due")
         self._stop = threading.Event()
         self._reminder_key: str | None = None
 
@@ -134,6 +137,7 @@ class Scheduler:
         self._stop.set()
         if self._aps is not None and self._aps.running:
             self._aps.shutdown(wait=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _tick_logged(self) -> None:
         try:
@@ -142,15 +146,16 @@ class Scheduler:
             log.warning("scheduler tick failed", exc_info=True)
 
     def tick(self) -> list[Handled]:
-        """Claim and handle every due task, `batch` at a time (replicas share a burst)."""
+        """Claim and handle every due task, `batch` at a time (replicas share a burst); the
+        tasks of a batch are handled side by side, each in its own transactions."""
         handled: list[Handled] = []
         self._ensure_reminder(self.now())
         while not self._stop.is_set():
             tasks = self.store.claim_tasks(self.owner, self.settings.lease_seconds, self.batch, now=self._clock_now())
-            for task in tasks:
-                if self._stop.is_set():
-                    break  # unhandled claims expire and another process takes them
-                handled.append(self._handle(task))
+            if not tasks:
+                break
+            now = self.now()
+            handled.extend(self._pool.map(self._handle, tasks, [now] * len(tasks)))
             if len(tasks) < self.batch:
                 break
         return handled
@@ -159,8 +164,9 @@ class Scheduler:
         return self.clock() if self.clock is not None else None
 
     # -- one task ---------------------------------------------------------------------------------------
-    def _handle(self, task: TaskView) -> Handled:
-        now = self.now()
+    def _handle(self, task: TaskView, now: datetime) -> Handled:
+        if self._stop.is_set():
+            return Handled(task, "error", "stopping")  # its claim expires and another process takes it
         late = now - task.due_at
         max_late = timedelta(hours=self.settings.schedule_max_late_hours)
         try:

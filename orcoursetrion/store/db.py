@@ -13,6 +13,8 @@ from types import FunctionType
 from typing import Any
 
 from sqlalchemy import and_, create_engine, event, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -767,15 +769,26 @@ class Store:
 
     def ensure_task(self, kind: str, key: str, due_at: datetime, timezone: str | None = None) -> bool:
         """Create the task called `key` unless it exists (every replica may try; the unique
-        key lets one row in). True when this call created it."""
-        try:
-            with self.session() as s:
-                if s.scalar(select(ScheduledTask.id).where(ScheduledTask.key == key)) is not None:
-                    return False
-                self.add_task_in(kind, due_at, timezone=timezone, created_by="scheduler", key=key)(s)
-            return True
-        except IntegrityError:
-            return False
+        key lets one row in, by one INSERT … ON CONFLICT DO NOTHING). True when this call
+        created it."""
+        insert = sqlite_insert if self.is_sqlite else postgresql_insert
+        with self.session() as s:
+            done = s.execute(
+                insert(ScheduledTask)
+                .values(
+                    kind=kind,
+                    key=key,
+                    due_at=due_at,
+                    timezone=timezone,
+                    status="scheduled",
+                    attempts=0,
+                    created_by="scheduler",
+                    created_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(ScheduledTask.id)
+            )
+            return done.first() is not None
 
     @staticmethod
     def cancel_tasks_of(request_id: int) -> Callable[[Session], None]:
@@ -795,9 +808,11 @@ class Store:
         self, owner: str, lease_seconds: int, limit: int = 20, now: datetime | None = None
     ) -> list[TaskView]:
         """Claim up to `limit` due tasks: scheduled ones whose time came, and claimed ones
-        whose claim expired (their replica died). One UPDATE: on PostgreSQL its rows are
-        picked `FOR UPDATE SKIP LOCKED`, so replicas claiming at once take different rows;
-        SQLite runs one writer at a time. `attempts` goes up with each claim."""
+        whose claim expired (their replica died). On PostgreSQL the rows are picked
+        `FOR UPDATE SKIP LOCKED` and then updated in the same transaction, so replicas
+        claiming at once take different rows; on SQLite one UPDATE picks and claims them
+        (SQLite runs one writer at a time, and a read before the write could not be
+        upgraded). `attempts` goes up with each claim."""
         with self.session() as s:
             now = now or self.db_now(s)
             due = or_(
@@ -805,11 +820,15 @@ class Store:
                 and_(ScheduledTask.status == "claimed", ScheduledTask.claim_expires_at < now),
             )
             pick = select(ScheduledTask.id).where(due).order_by(ScheduledTask.due_at, ScheduledTask.id).limit(limit)
-            if not self.is_sqlite:
-                pick = pick.with_for_update(skip_locked=True)
+            if self.is_sqlite:
+                chosen = pick.scalar_subquery()
+            else:  # lock the picked rows first; the locks are held until this transaction ends
+                chosen = s.scalars(pick.with_for_update(skip_locked=True)).all()
+                if not chosen:
+                    return []
             ids = s.scalars(
                 update(ScheduledTask)
-                .where(ScheduledTask.id.in_(pick.scalar_subquery()), due)
+                .where(ScheduledTask.id.in_(chosen), due)
                 .values(
                     status="claimed",
                     claimed_by=owner,
