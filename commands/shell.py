@@ -184,7 +184,8 @@ def run(
     clock: Clock | None = None,
 ) -> int:
     """Start the shell on an embedded store (DATABASE_URL, SQLite by default), with the
-    scheduler running scheduled requests and reminders while it is open."""
+    scheduler running scheduled requests and reminders while it is open (when GitHub is
+    configured)."""
     from orcoursetrion.store import open_store
 
     store = open_store(settings.database_url)
@@ -192,7 +193,9 @@ def run(
     workflow.start_background()
     user = user or (settings.approvers[0] if settings.approvers else SHELL_USER)
     shell = Shell(Services(settings, store, workflow), user, inp or sys.stdin, out or sys.stdout)
-    scheduler = Scheduler(settings, store, workflow, ShellNotices(shell), clock=clock).start()
+    scheduler = Scheduler(settings, store, workflow, ShellNotices(shell), clock=clock)
+    if not settings.dry_run_only:  # without a GitHub token a due request could only fail
+        scheduler.start()
     try:
         return shell.run()
     finally:
