@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(PY) bench/ack_latency.py
 	$(PY) bench/team_lookup.py
 	$(PY) bench/rollover_pacing.py
+	$(PY) bench/cli_startup.py
+	$(PY) bench/zendesk_catchup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,5 +1,6 @@
-"""The Bolt app factory: a Slack client pointed at SLACK_API_URL, listeners registered
-per surface, the notifier subscribed to the workflow."""
+"""The Bolt app factory: a Slack client pointed at SLACK_API_URL, the middleware every
+listener relies on, listeners per surface, one error handler, the notifier subscribed
+to the lifecycle's events."""
 
 from __future__ import annotations
 
@@ -14,27 +15,26 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot import middleware
 from bot.context import Bot
 from bot.listeners import register_listeners
+from bot.metadata import MetadataSigner
 from bot.notify import SlackNotifier
-from bot.planner import Planner
+from bot.planner import explain, tell_user
 from bot.users import Directory
 from commands.base import Services
+from orcoursetrion.errors import OrcError
 
 log = logging.getLogger(__name__)
 
 
-def slack_client(services: Services) -> WebClient:
+def slack_client(services: Services, rate_limit_retries: int = 3) -> WebClient:
     settings = services.settings
+    handlers = [ConnectionErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=2)]
+    if rate_limit_retries:
+        handlers.append(RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries))
     return WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=15,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15, retry_handlers=handlers
     )
 
 
@@ -49,11 +49,26 @@ def ignore_event_retries(request, next):
     return next()
 
 
+def on_error(error: Exception, body: dict, context, respond) -> None:
+    """The one place an error raised by a listener becomes a message to the user."""
+    if isinstance(error, OrcError):
+        log.info("Slack listener: %s", error)
+    else:
+        log.error("Slack listener failed", exc_info=error)
+    bot: Bot | None = context.get("bot")
+    actor = context.get("actor")
+    if bot is None or actor is None:
+        return
+    channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) else body.get("channel_id")
+    tell_user(bot, actor.id, channel if isinstance(channel, str) else None, explain(error), respond)
+
+
 def create_app(services: Services, client: WebClient | None = None) -> tuple[App, Bot]:
     settings = services.settings
     client = client or slack_client(services)
-    users = Directory(client)
-    bot = Bot(services, client, Planner(services, client, users), users, SlackNotifier(services, client))
+    secret = settings.slack_signing_secret or settings.slack_app_token or settings.slack_bot_token or ""
+    notifier = SlackNotifier(services, slack_client(services, rate_limit_retries=0))
+    bot = Bot(services, client, Directory(client), notifier, MetadataSigner(secret))
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,
@@ -63,7 +78,11 @@ def create_app(services: Services, client: WebClient | None = None) -> tuple[App
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("slack_bolt"),
     )
-    app.middleware(ignore_event_retries)
-    register_listeners(app, bot)
-    services.workflow.subscribe(bot.notifier)
+    app.use(middleware.attach(bot))
+    app.use(ignore_event_retries)
+    for step in middleware.MIDDLEWARE:
+        app.use(step)
+    register_listeners(app)
+    app.error(on_error)
+    services.workflow.subscribe(notifier, "slack-notifier")
     return app, bot

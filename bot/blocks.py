@@ -1,9 +1,10 @@
-"""Block Kit builders (slack_sdk's typed models), kept inside Slack's limits: long plans
-are clipped with a pointer to `/orc status`, text is escaped, ids are constants."""
+"""Block Kit builders (slack_sdk's typed models) within Slack's limits: one renderer per
+request status, user-typed text kept inert (plain_text, or escaped code spans), long plans
+clipped with a pointer to `/orc status`, ids defined once in `bot.ids`."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -25,17 +26,19 @@ from slack_sdk.models.views import View
 
 from bot import ids
 from commands.base import Field, OpenModal, Reply
-from commands.describe import ICONS, schedule_line, scheduled_time, status_line, when
+from commands.describe import ICONS, facts, heading, links, mention, schedule_line, status_line, when
 from orcoursetrion.lifecycle import RequestType, Status
+from orcoursetrion.naming import shown
 from orcoursetrion.store import ItemView, RequestView
 
 SECTION_MAX = 3000
 HEADER_MAX = 150
 METADATA_MAX = 3000
+MARKS = {"done": "✓", "now": "▶", "todo": "·", "failed": "✗"}
 
 
 def escape(text: str | None) -> str:
-    """Slack's control characters in user-supplied text."""
+    """Slack's control characters in text that goes into mrkdwn."""
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -43,12 +46,12 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def bullets(lines: list[str], limit: int = SECTION_MAX, more: str = "") -> str:
-    """A bullet list that fits one section, ending with '… and N more' when clipped."""
+def bullets(lines: list[str], limit: int = SECTION_MAX, more: str = "", marks: list[str] | None = None) -> str:
+    """One line per item (its mark, or a bullet), ending with '… and N more' when clipped."""
     out: list[str] = []
     used = 0
     for index, line in enumerate(lines):
-        entry = f"• {clip(line, 500)}"
+        entry = f"{marks[index] if marks else '•'} {clip(line, 500)}"
         tail = f"\n… and {len(lines) - index} more{more}"
         if used + len(entry) + 1 + len(tail) > limit:
             out.append(tail.strip())
@@ -60,6 +63,11 @@ def bullets(lines: list[str], limit: int = SECTION_MAX, more: str = "") -> str:
 
 def mrkdwn(text: str) -> dict:
     return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_MAX))).to_dict()
+
+
+def plain(text: str) -> dict:
+    """A section whose text Slack shows as typed: no mentions, links or formatting."""
+    return SectionBlock(text=PlainTextObject(text=clip(text or " ", SECTION_MAX), emoji=False)).to_dict()
 
 
 def context(*parts: str) -> dict:
@@ -98,7 +106,13 @@ def _buttons(req: RequestView) -> list:
     rid = str(req.id)
     state = req.state
     if state == Status.DRAFT:
-        out = [button("Confirm", ids.CONFIRM, rid, "primary")]
+        warning = req.confirm_warning
+        confirm = (
+            ConfirmObject(title="Confirm this plan?", text=clip(warning, 300), confirm="Confirm", deny="Back")
+            if warning
+            else None
+        )
+        out = [button("Confirm", ids.CONFIRM, rid, "primary", confirm)]
         if req.type == RequestType.RERUN:
             out.append(button("Change term/team", ids.EDIT, rid))
         out.append(button("Cancel", ids.CANCEL, rid))
@@ -118,62 +132,56 @@ def _buttons(req: RequestView) -> list:
     return []
 
 
-def _status_text(req: RequestView) -> str:
+def _step_marks(req: RequestView, progress: dict | None) -> list[str]:
+    """Which planned steps are done, under way, failed or still to come."""
+    count = len(req.plan or [])
     state = req.state
-    at = f" It runs {scheduled_time(req)}." if req.scheduled_for else ""
-    if state == Status.DRAFT:
-        return f"Check the plan, then *Confirm* (nothing has changed yet).{at}"
-    if state == Status.PENDING_APPROVAL:
-        return f"Confirmed. Waiting for an approver.{at}"
-    if state == Status.SCHEDULED:
-        by = f" (approved by <@{req.decided_by}>)" if req.decided_by and req.decided_by != req.requester else ""
-        return f"Scheduled{by}.{at} The plan is checked again then; *Cancel* stops it before."
-    if state == Status.APPROVED:
-        by = f" by <@{req.decided_by}>" if req.decided_by and req.decided_by != req.requester else ""
-        return f"Approved{by}; starting…"
-    if state == Status.IN_PROGRESS:
-        return "Working on it…" + (f" (stop requested by <@{req.stop_requested_by}>)" if req.stop_requested_by else "")
     if state == Status.COMPLETED:
-        return escape((req.result or {}).get("message") or "Done.")
-    if state == Status.FAILED:
-        step = f"\n_Step:_ {escape(req.error_step)}" if req.error_step else ""
-        return f"*Failed:* {escape(req.error)}{step}\nFinished steps are kept; *Retry* continues from here."
-    if state == Status.REJECTED:
-        return f"Rejected by <@{req.decided_by}>: {escape(req.reason)}"
-    return f"Cancelled{f' by <@{req.decided_by}>' if req.decided_by else ''}."
+        return [MARKS["done"]] * count
+    if state not in (Status.IN_PROGRESS, Status.FAILED) or not progress or not progress.get("index"):
+        return [MARKS["todo"]] * count
+    current = int(progress["index"]) - 1
+    now = MARKS["failed"] if state == Status.FAILED else MARKS["now"]
+    return [MARKS["done"] if i < current else now if i == current else MARKS["todo"] for i in range(count)]
 
 
 def request_message(
     req: RequestView,
-    done_steps: list[str] | None = None,
     items: list[ItemView] | None = None,
     progress: dict | None = None,
-    notes: list[str] | None = None,
+    approvers: tuple[str, ...] = (),
+    tz: str | None = None,
+    ticket: str | None = None,
 ) -> tuple[str, list[dict]]:
-    """The one message that follows a request from plan to result (text fallback, blocks)."""
-    state = req.state
-    blocks = [HeaderBlock(text=PlainTextObject(text=clip(f"{req.summary}", HEADER_MAX))).to_dict()]
-    blocks.append(context(f"{ICONS[state]} *{state.label}*", f"Request #{req.id}", f"by <@{req.requester}>"))
+    """The one message that follows a request from plan to result (text fallback, blocks);
+    `ticket`: the link to its Zendesk ticket."""
+    blocks = [HeaderBlock(text=PlainTextObject(text=clip(req.summary, HEADER_MAX))).to_dict()]
+    zendesk = f"<{ticket}|Zendesk #{req.ticket_id}>" if ticket else ""
+    blocks.append(context(*facts(req, tz), zendesk))
     plan = list(req.plan or [])
-    if state in (Status.IN_PROGRESS, Status.COMPLETED, Status.FAILED) and done_steps:
-        blocks.append(mrkdwn("*Done so far:*\n" + bullets(done_steps, more=f" (see /orc status {req.id})")))
-    elif plan:
-        title = "*Plan*" if state == Status.DRAFT else "*Plan (as confirmed)*"
+    if plan and items is None:
+        marks = None if req.state == Status.DRAFT else _step_marks(req, progress)
+        waiting = (Status.DRAFT, Status.PENDING_APPROVAL, Status.SCHEDULED, Status.APPROVED)
+        title = "*Plan*" if req.state in waiting else "*Steps*"
         blocks.append(
-            mrkdwn(f"{title}\n" + bullets(plan, SECTION_MAX - len(title) - 1, more=f" (see /orc status {req.id})"))
+            mrkdwn(f"{title}\n" + bullets(plan, SECTION_MAX - 10, more=f" (see /orc status {req.id})", marks=marks))
         )
-    for note in (notes or [])[:3]:
+    elif plan:
+        blocks.append(mrkdwn("*Courses*\n" + bullets(plan, SECTION_MAX - 12, more=f" (see /orc status {req.id})")))
+    for note in (req.notes or [])[:3]:
         blocks.append(context(f":information_source: {note}"))
+    if req.confirm_warning and req.state == Status.DRAFT:
+        blocks.append(context(f":warning: *{escape(req.confirm_warning)}*"))
     if items is not None:
         blocks.append(mrkdwn(_batch_text(items, progress)))
-    blocks.append(mrkdwn(_status_text(req)))
-    links = (req.result or {}).get("links") or []
-    if state == Status.COMPLETED and links:
-        blocks.append(mrkdwn(bullets([f"<{url}>" for url in links], more=f" (see /orc status {req.id})")))
+    blocks.append(mrkdwn(heading(req, progress, approvers, tz)))
+    found = links(req)
+    if req.state == Status.COMPLETED and found:
+        blocks.append(mrkdwn(bullets([f"<{url}>" for url in found], more=f" (see /orc status {req.id})")))
     actions = _buttons(req)
     if actions:
         blocks.append(ActionsBlock(block_id=f"req-{req.id}", elements=actions).to_dict())
-    return clip(f"{status_line(req)}", 3000), blocks
+    return clip(status_line(req), 3000), blocks
 
 
 def _batch_text(items: list[ItemView], progress: dict | None) -> str:
@@ -194,7 +202,7 @@ def _batch_text(items: list[ItemView], progress: dict | None) -> str:
 
 
 def decision_buttons(req: RequestView, where: str) -> dict:
-    """Approve / Reject for one pending request (approval message, App Home)."""
+    """Approve / Reject for one pending request (approval message, App Home, reminders)."""
     return ActionsBlock(
         block_id=f"{where}-{req.id}",
         elements=[
@@ -204,26 +212,44 @@ def decision_buttons(req: RequestView, where: str) -> dict:
     ).to_dict()
 
 
-def approval_message(req: RequestView) -> tuple[str, list[dict]]:
-    """What approvers see: the request, its plan, Approve / Reject (or who decided)."""
-    text = f"Request #{req.id} from <@{req.requester}> needs approval: {req.summary}"
+def approval_message(req: RequestView, approvers: tuple[str, ...] = ()) -> tuple[str, list[dict]]:
+    """What approvers see: who is asked, the request, its plan, Approve / Reject (or who decided)."""
+    asked = " ".join(mention(a) for a in approvers[:10])
+    text = f"{asked} request #{req.id} from {mention(req.requester)} needs approval".strip()
     blocks = [
-        mrkdwn(f":raising_hand: <@{req.requester}> asks: *{escape(req.summary)}* (request #{req.id})"),
+        mrkdwn(f":raising_hand: {asked + ': ' if asked else ''}{mention(req.requester)} asks (request #{req.id}):"),
+        plain(req.summary),
+        context(*facts(req)),
         mrkdwn("*Plan*\n" + bullets(list(req.plan or []), SECTION_MAX - 10, more=f" (see /orc status {req.id})")),
     ]
-    if req.scheduled_for:
-        blocks.append(context(f":calendar: Runs {scheduled_time(req)}"))
     if req.state == Status.PENDING_APPROVAL:
         blocks.append(decision_buttons(req, "approve"))
     elif req.state in (Status.REJECTED, Status.CANCELLED):
-        blocks.append(
-            context(f"{ICONS[req.state]} {req.state.label}" + (f" by <@{req.decided_by}>" if req.decided_by else ""))
-        )
+        blocks.append(context(heading(req)))
     else:  # approved, and since then running or finished
-        by = f" by <@{req.decided_by}>" if req.decided_by else ""
         now = "" if req.state == Status.APPROVED else f" — now {req.state.label}"
-        blocks.append(context(f"{ICONS[Status.APPROVED]} Approved{by}{now}"))
+        blocks.append(context(f"{ICONS[Status.APPROVED]} Approved by {mention(req.decided_by)}{now}"))
     return clip(text, 3000), blocks
+
+
+def announcement(req: RequestView) -> tuple[str, list[dict]]:
+    """The result, told once in the request's thread (and the channel)."""
+    who = mention(req.requester)
+    if req.state == Status.COMPLETED:
+        found = links(req)
+        shown_links = " ".join(f"<{url}>" for url in found[:20]) + (
+            f" and {len(found) - 20} more" if len(found) > 20 else ""
+        )
+        text = f":tada: {who} request #{req.id} is done: {escape((req.result or {}).get('message') or req.summary)}"
+        return clip(text + (f"\n{shown_links}" if shown_links else ""), 3000), [mrkdwn(text)] + (
+            [mrkdwn(bullets([f"<{u}>" for u in found]))] if found else []
+        )
+    if req.state == Status.FAILED:
+        text = f":x: {who} request #{req.id} failed" + (f" at {req.error_step}" if req.error_step else "")
+        text += f": {req.error}\nFinished steps are kept; press *Retry* on the request to continue."
+        return clip(text, 3000), [mrkdwn(text)]
+    text = f":no_entry: {who} request #{req.id} was rejected by {mention(req.decided_by)}. Reason:"
+    return clip(f"{text} {escape(req.reason)}", 3000), [mrkdwn(text), plain(req.reason or "No reason given.")]
 
 
 # -- forms -------------------------------------------------------------------------------------
@@ -245,9 +271,12 @@ def _element(field: Field):
     )
 
 
-def modal_view(modal: OpenModal) -> dict:
-    """A verb's form as a modal; the verb and its metadata ride in private_metadata."""
+def modal_view(modal: OpenModal, metadata: str, problems: dict[str, str] | None = None) -> dict:
+    """A verb's form as a modal; `metadata` is the signed private_metadata. `problems`
+    (field id -> text) are shown above the form when it comes back after slower checks."""
     blocks = [mrkdwn(modal.intro)] if modal.intro else []
+    for name, text in (problems or {}).items():
+        blocks.append(context(f":warning: *{escape(name)}*: {text}"))
     for field in modal.fields:
         blocks.append(
             InputBlock(
@@ -258,7 +287,6 @@ def modal_view(modal: OpenModal) -> dict:
                 hint=PlainTextObject(text=clip(field.hint, 2000)) if field.hint else None,
             )
         )
-    metadata = json.dumps({"verb": modal.verb, **modal.metadata})
     if len(metadata) > METADATA_MAX:
         raise ValueError("modal metadata too large")
     return View(
@@ -272,17 +300,28 @@ def modal_view(modal: OpenModal) -> dict:
     ).to_dict()
 
 
-def reject_view(req: RequestView, from_home: bool = False) -> dict:
-    """The reason form; `from_home` asks the submission to refresh the approver's Home."""
+def notice_view(title: str, text: str) -> dict:
+    """A modal that only says something (the form's answer after its slower checks)."""
+    return View(
+        type="modal",
+        title=PlainTextObject(text=clip(title, 24)),
+        close=PlainTextObject(text="Close"),
+        blocks=[mrkdwn(text)],
+    ).to_dict()
+
+
+def reject_view(req: RequestView, metadata: str) -> dict:
+    """The reason form (`metadata`: the signed request id, and whether it came from App Home)."""
     return View(
         type="modal",
         callback_id=ids.REJECT_REASON,
         title=PlainTextObject(text="Reject request"),
         submit=PlainTextObject(text="Reject"),
         close=PlainTextObject(text="Back"),
-        private_metadata=json.dumps({"request": req.id, "home": from_home}),
+        private_metadata=metadata,
         blocks=[
-            mrkdwn(f"Reject *{escape(req.summary)}* (request #{req.id}) from <@{req.requester}>?"),
+            mrkdwn(f"Reject request #{req.id} from {mention(req.requester)}?"),
+            plain(req.summary),
             InputBlock(
                 block_id=ids.REASON_BLOCK,
                 label=PlainTextObject(text="Reason (sent to the requester)"),
@@ -294,22 +333,6 @@ def reject_view(req: RequestView, from_home: bool = False) -> dict:
     ).to_dict()
 
 
-def form_values(state: dict) -> dict[str, str | None]:
-    """A submitted view's state.values as {field id: value}."""
-    values: dict[str, str | None] = {}
-    for block_id, actions in (state or {}).get("values", {}).items():
-        for element in actions.values():
-            kind = element.get("type")
-            if kind == "plain_text_input":
-                values[block_id] = element.get("value")
-            elif kind in ("radio_buttons", "static_select"):
-                option = element.get("selected_option")
-                values[block_id] = option.get("value") if option else None
-            elif kind == "datepicker":
-                values[block_id] = element.get("selected_date")
-    return values
-
-
 # -- App Home -----------------------------------------------------------------------------------
 
 
@@ -318,8 +341,16 @@ def home_view(
     mine: list[RequestView],
     pending: list[RequestView] | None,
     tz: str | None,
+    ticket: Callable[[RequestView], str | None] | None = None,
     upcoming: list[RequestView] | None = None,
 ) -> dict:
+    """`ticket`: a request's Zendesk link, shown after it when there is one; `upcoming`: the
+    scheduled requests to list."""
+
+    def link(req: RequestView) -> str:
+        url = ticket(req) if ticket else None
+        return f" · <{url}|Zendesk #{req.ticket_id}>" if url else ""
+
     blocks = [
         HeaderBlock(text=PlainTextObject(text="Course provisioning")).to_dict(),
         mrkdwn("Type `/orc help` in any channel to see what I can do."),
@@ -329,7 +360,7 @@ def home_view(
     if not mine:
         blocks.append(context("None yet. Try `/orc new` or `/orc rerun 8.01r Fall_2030`."))
     for req in mine[:10]:
-        blocks.append(mrkdwn(f"{status_line(req)}\n_{when(req.updated_at, tz)}_"))
+        blocks.append(mrkdwn(f"{status_line(req)}{link(req)}\n_{when(req.updated_at, tz)}_"))
     if upcoming:
         lines = [schedule_line(r, tz, requester=r.requester != user) for r in upcoming]
         blocks.append(DividerBlock().to_dict())
@@ -340,6 +371,8 @@ def home_view(
         if not pending:
             blocks.append(context("Nothing to approve. :sparkles:"))
         for req in pending[:20]:
-            blocks.append(mrkdwn(f"*#{req.id}* {escape(req.summary)} — <@{req.requester}>, {when(req.created_at, tz)}"))
+            blocks.append(
+                mrkdwn(f"*#{req.id}* {shown(req.summary, 150)} — {mention(req.requester)}, {when(req.created_at, tz)}")
+            )
             blocks.append(decision_buttons(req, "home"))
     return View(type="home", blocks=blocks[:100]).to_dict()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from bot.blocks import home_view
 from bot.context import Bot
 from orcoursetrion.lifecycle import Status
+from orcoursetrion.zendesk import ticket_link
 
 
 def publish_home(bot: Bot, user_id: str) -> None:
@@ -17,4 +20,5 @@ def publish_home(bot: Bot, user_id: str) -> None:
     )
     upcoming = store.scheduled_requests(requester=None if pending is not None else user_id, limit=10)
     tz = bot.users.get(user_id).tz
-    bot.client.views_publish(user_id=user_id, view=home_view(user_id, mine, pending, tz, upcoming))
+    link = partial(ticket_link, bot.services.settings)
+    bot.client.views_publish(user_id=user_id, view=home_view(user_id, mine, pending, tz, link, upcoming))

@@ -23,4 +23,4 @@ def matcher(action: str):
     """The Bolt matcher for every button of one action."""
     import re
 
-    return re.compile(rf"^{re.escape(action)}:\d+$")
+    return re.compile(rf"^{re.escape(action)}:[0-9]{{1,9}}$")

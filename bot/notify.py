@@ -1,166 +1,267 @@
-"""Tell Slack what happened to a request: edit its message as it moves (plan, approval,
-progress, result), ask approvers, and announce results in the channel and the thread.
+"""Keep Slack in step with requests, as a consumer of the lifecycle's events that never
+holds up the work.
 
-Messages are always rendered from the request's latest stored state, so updates that
-race each other still end with the right final message.
+The bus hands events to `__call__`, which only records what is due (no Slack call); one
+thread of its own renders. Per request the latest state wins: intermediate progress is
+coalesced, a message is edited at most once every `interval` seconds, and a `Retry-After`
+postpones that request's next edit instead of blocking anyone. The result is always told:
+the request message is edited best-effort, and the announcement is posted once — a thread
+reply under the request broadcast to the channel, or, where the channel refuses, a DM to
+the requester — with the store recording what was announced, so neither a restart nor a
+second replica tells it twice. Nothing is kept for requests that are done.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import approval_message, escape, request_message
+from bot.blocks import announcement, approval_message, request_message
 from commands.base import Services
+from orcoursetrion.events import Event
 from orcoursetrion.lifecycle import RequestType, Status
 from orcoursetrion.store import RequestView
-from orcoursetrion.workflow import Event
+from orcoursetrion.zendesk import ticket_link
 
 log = logging.getLogger(__name__)
 NOT_SLACK = (None, "", "shell", "cli")
+UNREACHABLE = ("channel_not_found", "not_in_channel", "is_archived", "restricted_action", "no_permission")
+FINAL_EVENTS = ("completed", "failed", "rejected")
+
+
+@dataclass
+class _Due:
+    """What still has to be done for one request."""
+
+    render: bool = False
+    approval_post: bool = False
+    approval_refresh: bool = False
+    announce: bool = False
+    progress: dict = field(default_factory=dict)
+    last_render: float = 0.0
+    not_before: float = 0.0
 
 
 class SlackNotifier:
-    """A workflow listener that keeps Slack in step with requests."""
+    """A lifecycle listener that renders requests to Slack on its own thread."""
 
-    def __init__(self, services: Services, client: WebClient, min_interval: float = 1.0) -> None:
-        self.services = services
-        self.client = client
-        self.min_interval = min_interval
-        self._locks: dict[int, threading.Lock] = {}
-        self._last: dict[int, float] = {}
-        self._progress: dict[int, dict] = {}
-        self._guard = threading.Lock()
+    def __init__(self, services: Services, client: WebClient, interval: float = 3.0) -> None:
+        self.services, self.client, self.interval = services, client, interval
+        self._due: dict[int, _Due] = {}
+        self._queue: list[tuple[float, int]] = []
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="orc-slack-notifier")
+        self._thread.start()
 
+    # -- the bus side: record, never call Slack ------------------------------------------------
     def __call__(self, event: Event) -> None:
         req = event.request
         if req.channel in NOT_SLACK:
             return
-        handler = getattr(self, f"on_{event.kind}", None)
-        if handler is not None:
-            handler(event)
+        with self._cond:
+            due = self._due.setdefault(req.id, _Due())
+            kind = event.kind
+            if kind == "step_started":
+                due.progress.update(index=event.data.get("index"), total=event.data.get("total"), text=event.text)
+                due.progress.pop("wait", None)
+            elif kind == "waiting":
+                due.progress.update(wait=event.data.get("seconds"), wait_reason=event.text)
+            elif kind == "progress":
+                due.progress.update(event.data)
+            if kind == "pending_approval":
+                due.approval_post = True
+            if kind in ("approved", "scheduled", "rejected", "cancelled", "started", "completed", "failed"):
+                due.approval_refresh = True
+            if kind in FINAL_EVENTS:
+                due.announce = True
+            due.render = True
+            if kind in ("step", "step_started", "progress", "waiting"):  # coalesced: one edit per interval
+                at = max(time.monotonic(), due.last_render + self.interval)
+            else:  # a new state is told at once
+                at = time.monotonic()
+            heapq.heappush(self._queue, (max(at, due.not_before), req.id))
+            self._cond.notify()
 
-    # -- events ----------------------------------------------------------------------------------
-    def on_pending_approval(self, event: Event) -> None:
-        """Ask approvers in the approval channel; if the bot cannot post there (not
-        invited, archived), ask in the request's channel rather than not at all."""
-        req = self.refresh(event.request.id)
-        text, blocks = approval_message(req)
-        approvers = " ".join(f"<@{a}>" for a in self.services.settings.approvers[:10])
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop after telling what is due now (results first of all), within `grace` seconds."""
+        deadline = time.monotonic() + grace
+        with self._cond:
+            while time.monotonic() < deadline and any(at <= time.monotonic() for at, _ in self._queue):
+                self._cond.wait(0.05)
+            self._stopping = True
+            self._cond.notify_all()
+
+    def catch_up(self, since_hours: float = 24.0) -> None:
+        """At start-up: results that finished while no process could tell them (a crash right
+        after the run) are announced now; the store's record keeps it to once."""
+        for req in self.services.store.unannounced(since_hours):
+            if req.channel not in NOT_SLACK:
+                with self._cond:
+                    due = self._due.setdefault(req.id, _Due())
+                    due.announce = due.render = True
+                    heapq.heappush(self._queue, (time.monotonic(), req.id))
+                    self._cond.notify()
+
+    def idle(self) -> bool:
+        with self._cond:
+            return not self._due
+
+    # -- the notifier's own thread ----------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and (not self._queue or self._queue[0][0] > time.monotonic()):
+                    self._cond.wait(None if not self._queue else max(0.01, self._queue[0][0] - time.monotonic()))
+                if self._stopping:
+                    return
+                _, req_id = heapq.heappop(self._queue)
+                due = self._due.get(req_id)
+                if due is None or time.monotonic() < due.not_before:
+                    continue
+                work = _Due(due.render, due.approval_post, due.approval_refresh, due.announce, dict(due.progress))
+                due.render = due.approval_post = due.approval_refresh = due.announce = False
+            try:
+                self._work(req_id, work)
+            except SlackApiError as exc:
+                self._postpone(req_id, work, exc)
+            except Exception:
+                log.exception("telling Slack about request %s failed", req_id)
+            self._settle(req_id)
+            with self._cond:
+                self._cond.notify_all()  # stop() may be waiting for the queue to empty
+
+    def _postpone(self, req_id: int, work: _Due, exc: SlackApiError) -> None:
+        """Slack asked us to wait (or failed): try that request again later, nobody else waits."""
+        retry = exc.response.headers.get("Retry-After") if exc.response is not None else None
+        error = exc.response.get("error") if exc.response is not None else "unknown"
+        delay = float(retry) if retry and str(retry).isdigit() else self.interval
+        log.info("Slack %s for request %s; trying again in %.0f s", error, req_id, delay)
+        with self._cond:
+            due = self._due.setdefault(req_id, _Due())
+            due.render |= work.render
+            due.approval_post |= work.approval_post
+            due.approval_refresh |= work.approval_refresh
+            due.announce |= work.announce
+            due.not_before = time.monotonic() + delay
+            heapq.heappush(self._queue, (due.not_before, req_id))
+            self._cond.notify()
+
+    def _settle(self, req_id: int) -> None:
+        """Forget a request once nothing is due and it will not move again on its own."""
+        with self._cond:
+            due = self._due.get(req_id)
+            if due is None or due.render or due.announce or due.approval_post or due.approval_refresh:
+                return
+            req = self.services.store.find(req_id)
+            if req is None or req.state.final or req.state == Status.FAILED:
+                self._due.pop(req_id, None)
+
+    def _work(self, req_id: int, work: _Due) -> None:
+        store = self.services.store
+        req = store.get(req_id)
+        if work.approval_post:
+            self._ask_approvers(req)
+            req = store.get(req_id)
+        if work.render:
+            self._render(req, work.progress)
+        if work.approval_refresh and req.approval_channel and req.approval_ts:
+            text, blocks = approval_message(req, self.services.settings.approvers)
+            self._best_effort(
+                lambda: self.client.chat_update(
+                    channel=req.approval_channel, ts=req.approval_ts, text=text, blocks=blocks
+                )
+            )
+        if work.announce:
+            self._announce(req)
+
+    # -- rendering --------------------------------------------------------------------------------
+    def _render(self, req: RequestView, progress: dict) -> None:
+        """Edit the request's message to its latest state (best-effort: the announcement
+        carries the result whatever happens here)."""
+        with self._cond:
+            due = self._due.get(req.id)
+            if due is not None:
+                due.last_render = time.monotonic()
+        if not req.message_ts:
+            return
+        items = self.services.store.items(req.id) if req.type == RequestType.ROLLOVER else None
+        if req.state == Status.FAILED and not progress.get("index"):
+            progress = dict(progress, index=_failed_index(req))
+        ticket = ticket_link(self.services.settings, req)
+        text, blocks = request_message(req, items, progress or None, self.services.settings.approvers, ticket=ticket)
+        try:
+            self.client.chat_update(channel=req.channel, ts=req.message_ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "ratelimited":
+                raise
+            log.warning("could not edit request %s's message: %s", req.id, exc.response.get("error"))
+
+    def _ask_approvers(self, req: RequestView) -> None:
+        """Ask approvers (mentioned in the visible message) in the approval channel; if the
+        bot cannot post there, in the request's channel rather than not at all."""
+        approvers = self.services.settings.approvers
+        text, blocks = approval_message(req, approvers)
         for channel in dict.fromkeys(c for c in (self.services.settings.approval_channel, req.channel) if c):
             try:
-                posted = self.client.chat_postMessage(
-                    channel=channel, text=f"{text} {approvers}".strip(), blocks=blocks
-                )
+                posted = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
             except SlackApiError as exc:
+                if exc.response.get("error") == "ratelimited":
+                    raise
                 log.error("cannot ask approvers in %s for request %s: %s", channel, req.id, exc.response.get("error"))
                 continue
             self.services.store.update_fields(req.id, approval_channel=posted["channel"], approval_ts=posted["ts"])
             return
 
-    def on_approved(self, event: Event) -> None:
-        req = self.refresh(event.request.id)
-        self._refresh_approval(req)
-
-    on_scheduled = on_approved
-
-    def on_rejected(self, event: Event) -> None:
-        req = self.refresh(event.request.id)
-        self._refresh_approval(req)
-        self._thread(req, f"<@{req.requester}> your request was rejected by <@{req.decided_by}>: {escape(req.reason)}")
-
-    def on_cancelled(self, event: Event) -> None:
-        req = self.refresh(event.request.id)
-        self._refresh_approval(req)
-
-    def on_started(self, event: Event) -> None:
-        self.refresh(event.request.id)
-
-    on_resumed = on_started
-    on_stopping = on_started
-
-    def on_step(self, event: Event) -> None:
-        self._throttled(event.request.id)
-
-    def on_progress(self, event: Event) -> None:
-        self._progress[event.request.id] = dict(event.data)
-        self._throttled(event.request.id)
-
-    def on_completed(self, event: Event) -> None:
-        req = self.refresh(event.request.id)
-        self._forget(req.id)
-        links = (req.result or {}).get("links") or []
-        shown = ", ".join(f"<{url}>" for url in links[:20]) + (
-            f" and {len(links) - 20} more" if len(links) > 20 else ""
-        )
-        message = escape((req.result or {}).get("message") or req.summary)
-        self.client.chat_postMessage(
-            channel=req.channel,
-            text=f":tada: {message} (request #{req.id} by <@{req.requester}>)" + (f": {shown}" if shown else ""),
-        )
-        self._thread(req, f"<@{req.requester}> done: {message}" + (f"\n{shown}" if shown else ""))
-
-    def on_failed(self, event: Event) -> None:
-        req = self.refresh(event.request.id)
-        self._forget(req.id)
-        self._thread(
-            req,
-            f"<@{req.requester}> request #{req.id} failed: {escape(req.error)}\n"
-            "Finished steps are kept; press *Retry* on the request to continue.",
-        )
-
-    # -- rendering ---------------------------------------------------------------------------------
-    def refresh(self, req_id: int) -> RequestView:
-        """Re-render the request message from the store (serialised per request)."""
-        store = self.services.store
-        with self._lock_for(req_id):
-            req = store.get(req_id)
-            if req.channel in NOT_SLACK or not req.message_ts:
-                return req
-            items = store.items(req.id) if req.type == RequestType.ROLLOVER else None
-            steps = (
-                self.done_steps(req.id) if req.state in (Status.IN_PROGRESS, Status.COMPLETED, Status.FAILED) else None
-            )
-            text, blocks = request_message(req, steps, items, self._progress.get(req.id))
-            self.client.chat_update(channel=req.channel, ts=req.message_ts, text=text, blocks=blocks)
-            self._last[req_id] = time.monotonic()
-            return req
-
-    def done_steps(self, req_id: int) -> list[str]:
-        return [
-            ("✓ " if e.name.startswith("done:") else "· ") + (e.detail or e.name)
-            for e in self.services.store.events(req_id)
-            if e.kind in ("github", "step") and e.name.startswith(("done:", "unchanged:"))
-        ]
-
-    def _throttled(self, req_id: int) -> None:
-        if time.monotonic() - self._last.get(req_id, 0.0) >= self.min_interval:
-            self.refresh(req_id)
-
-    def _refresh_approval(self, req: RequestView) -> None:
-        fresh = self.services.store.get(req.id)
-        if fresh.approval_channel and fresh.approval_ts:
-            text, blocks = approval_message(fresh)
-            self.client.chat_update(channel=fresh.approval_channel, ts=fresh.approval_ts, text=text, blocks=blocks)
-
-    def _thread(self, req: RequestView, text: str) -> None:
-        if not req.message_ts:
-            self.client.chat_postMessage(channel=req.channel, text=text)
+    def _announce(self, req: RequestView) -> None:
+        """Tell the result once: in the request's thread (broadcast), else to the requester."""
+        if not req.state.final and req.state != Status.FAILED:
             return
+        key = f"{req.status}:{req.attempts}"
+        if req.announced == key or not self.services.store.claim_announcement(req.id, key):
+            return
+        text, blocks = announcement(req)
+        broadcast = req.state in (Status.COMPLETED, Status.FAILED)
         try:
-            self.client.chat_postMessage(channel=req.channel, thread_ts=req.message_ts, text=text)
+            if req.message_ts:
+                self.client.chat_postMessage(
+                    channel=req.channel, thread_ts=req.message_ts, reply_broadcast=broadcast, text=text, blocks=blocks
+                )
+            else:
+                self.client.chat_postMessage(channel=req.channel, text=text, blocks=blocks)
+            return
         except SlackApiError as exc:
-            log.warning("thread reply for request %s failed: %s", req.id, exc.response.get("error"))
+            error = exc.response.get("error")
+            if error == "ratelimited":
+                self.services.store.update_fields(req.id, announced=None)  # not told yet: try again
+                raise
+            log.warning(
+                "cannot announce request %s in %s (%s); telling its requester directly", req.id, req.channel, error
+            )
+        why = f"(I could not post in <#{req.channel}>: {error}.)"
+        self._best_effort(
+            lambda: self.client.chat_postMessage(channel=req.requester, text=f"{text}\n{why}", blocks=blocks)
+        )
 
-    def _forget(self, req_id: int) -> None:
-        """Drop per-request progress once a run has ended (a long-lived process keeps no history)."""
-        self._progress.pop(req_id, None)
-        self._last.pop(req_id, None)
+    def _best_effort(self, call) -> None:
+        try:
+            call()
+        except SlackApiError as exc:
+            if exc.response.get("error") == "ratelimited":
+                raise
+            log.warning("Slack call failed: %s", exc.response.get("error"))
 
-    def _lock_for(self, req_id: int) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(req_id, threading.Lock())
+
+def _failed_index(req: RequestView) -> int | None:
+    """The failed step's number, from its recorded name ("step k of n: …")."""
+    step = req.error_step or ""
+    if step.startswith("step ") and " of " in step:
+        number = step[5:].split(" ", 1)[0]
+        return int(number) if number.isdigit() else None
+    return None

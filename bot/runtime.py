@@ -19,6 +19,7 @@ from orcoursetrion.edx import Edx
 from orcoursetrion.scheduler import Clock, Scheduler
 from orcoursetrion.store import Store, open_store
 from orcoursetrion.workflow import Workflow
+from orcoursetrion.zendesk import ZendeskSync, attach
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class Runtime:
     app: App
     bot: Bot
     wsgi: object
+    zendesk: ZendeskSync | None = None
     scheduler: Scheduler | None = None
     server: object | None = None
     socket_handler: object | None = None
@@ -42,8 +44,12 @@ class Runtime:
         return self.server.effective_port
 
     def start(self, port: int | None = None, host: str = "0.0.0.0") -> Runtime:
-        """Resume unfinished requests, start the scheduler, then serve HTTP in a background thread."""
+        """Resume unfinished requests and queued ticket work, start the scheduler, then serve
+        HTTP in a background thread."""
+        self.bot.notifier.catch_up()
         self.workflow.start_background()
+        if self.zendesk is not None:
+            self.zendesk.start()
         if self.scheduler is not None:
             self.scheduler.start()
         if self.settings.socket_mode:
@@ -76,8 +82,11 @@ class Runtime:
             self.socket_handler.close()
         if self.scheduler is not None:
             self.scheduler.shutdown()
-        self.bot.planner.shutdown()
-        self.workflow.shutdown(grace=self.settings.shutdown_grace)
+        self.bot.shutdown()
+        self.workflow.shutdown(grace=self.settings.shutdown_grace)  # the bus hands its last events over
+        self.bot.notifier.stop()  # and what they made due is told before the store closes
+        if self.zendesk is not None:
+            self.zendesk.stop()
         self.store.close()
 
     def _stop_http(self, timeout: float = 5.0) -> None:
@@ -101,5 +110,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     edx = Edx(settings.edx_api_url, settings.edx_api_token) if settings.edx_api_url else None
     services = Services(settings, store, workflow, edx)
     app, bot = create_app(services)
+    zendesk = attach(workflow, settings, names=lambda user: bot.users.get(user).name, start=False)
+    wsgi = make_wsgi(services, app, zendesk.health if zendesk else None)
     scheduler = Scheduler(settings, store, workflow, SlackNotices(services, bot.client), clock=clock)
-    return Runtime(settings, store, workflow, services, app, bot, make_wsgi(services, app), scheduler)
+    return Runtime(settings, store, workflow, services, app, bot, wsgi, zendesk, scheduler)

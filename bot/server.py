@@ -22,6 +22,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request.internals import parse_body
 
+from bot import zendesk_webhook
 from commands.base import Services
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,8 @@ def slack_edge(bolt: App, secret: str | None, verify: bool = True) -> Callable:
     return edge
 
 
-def make_wsgi(services: Services, bolt: App | None) -> Callable:
+def make_wsgi(services: Services, bolt: App | None, health: Callable[[], dict] | None = None) -> Callable:
+    """`health`: more for /healthz (the Zendesk outbox); it never fails the check."""
     settings = services.settings
     slack = slack_edge(bolt, settings.slack_signing_secret, not settings.socket_mode) if bolt is not None else None
 
@@ -132,11 +134,13 @@ def make_wsgi(services: Services, bolt: App | None) -> Callable:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             up = services.store.ping()
-            return _json(
-                start_response,
-                "200 OK" if up else "503 Service Unavailable",
-                {"status": "ok" if up else "degraded", "store": "ok" if up else "down"},
-            )
+            payload = {"status": "ok" if up else "degraded", "store": "ok" if up else "down"}
+            if health is not None:
+                try:
+                    payload.update(health())
+                except Exception:
+                    log.warning("health details failed", exc_info=True)
+            return _json(start_response, "200 OK" if up else "503 Service Unavailable", payload)
         if path == SLACK_PATH and slack is not None:
             return slack(environ, start_response)
         if path == ZENDESK_PATH and method == "POST":
@@ -156,8 +160,8 @@ def make_wsgi(services: Services, bolt: App | None) -> Callable:
         if not zendesk_signature_ok(secret, timestamp, body, signature):
             log.warning("refused %s request from %s: bad or stale signature", ZENDESK_PATH, _client(environ))
             return _json(start_response, "401 Unauthorized", {"error": "bad signature"})
-        log.info("Zendesk webhook accepted (%d bytes); ticket actions arrive with the Zendesk integration", len(body))
-        return _json(start_response, "202 Accepted", {"status": "ignored"})
+        status, payload = zendesk_webhook.handle(services, body)
+        return _json(start_response, status, payload)
 
     return application
 

@@ -114,6 +114,7 @@ class Verb:
     submit: Submit | None = None
     approvers_only: bool = False
     mutating: bool = True
+    examples: tuple[str, ...] = ()  # more examples for `/orc help VERB`
 
     @property
     def who(self) -> str:

@@ -4,12 +4,14 @@ They do what the buttons do, for the shell and for people who prefer typing."""
 from __future__ import annotations
 
 from commands.base import Invocation, Reply, Services, Verb
-from commands.text import UsageError, request_id
+from commands.text import UsageError, extra, request_id
 
 
-def _one_id(inv: Invocation, extra: bool = False) -> int:
-    if not inv.args or (len(inv.args) > 1 and not extra):
+def _one_id(inv: Invocation, more: bool = False) -> int:
+    if not inv.args:
         raise UsageError("Give the request number, e.g. 12.")
+    if len(inv.args) > 1 and not more:
+        raise extra(inv.args[1:], "only the request number")
     return request_id(inv.args[0])
 
 
@@ -19,7 +21,7 @@ def approve(inv: Invocation, services: Services) -> Reply:
 
 
 def reject(inv: Invocation, services: Services) -> Reply:
-    req_id = _one_id(inv, extra=True)
+    req_id = _one_id(inv, more=True)
     reason = " ".join(inv.args[1:]).strip()
     if not reason:
         raise UsageError("Say why, e.g. `/orc reject 12 duplicate of #11`.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from commands.base import Invocation, Reply, Services, Verb
 from commands.describe import listing
-from commands.text import UsageError
+from commands.text import UsageError, extra, shown
 from orcoursetrion.lifecycle import Status
 
 FILTERS = {
@@ -17,8 +17,10 @@ FILTERS = {
 
 def handle(inv: Invocation, services: Services) -> Reply:
     which = inv.args[0].lower() if inv.args else "mine"
-    if len(inv.args) > 1 or which not in FILTERS:
-        raise UsageError(f"Say one of: {', '.join(FILTERS)}.")
+    if len(inv.args) > 1:
+        raise extra(inv.args[1:], "one of " + ", ".join(FILTERS))
+    if which not in FILTERS:
+        raise UsageError(f"{shown(inv.args[0])} is not a list; say one of: {', '.join(FILTERS)}.")
     title, statuses = FILTERS[which]
     requester = inv.user if which == "mine" else None
     found = services.store.list_requests(requester=requester, statuses=statuses, limit=25)

@@ -9,7 +9,7 @@ from commands.text import optional_members, pop_kind
 from orcoursetrion.actions import STUDIO, XML
 from orcoursetrion.errors import ValidationError
 from orcoursetrion.lifecycle import RequestType
-from orcoursetrion.naming import MAX_TITLE, check_course, check_description, check_term
+from orcoursetrion.naming import MAX_TITLE, check_course, check_description, normalize_term
 
 
 def modal(kind: str | None = None, course: str | None = None, term: str | None = None, channel: str | None = None):
@@ -54,7 +54,8 @@ def submit(values: dict, metadata: dict, inv: Invocation, services: Services) ->
     """Check the form's format (no network); GitHub and duplicate checks come with the plan."""
     errors: dict[str, str] = {}
     params: dict = {"kind": values.get("kind") or XML}
-    for name, check in (("course", check_course), ("term", check_term)):
+    checks = (("course", check_course), ("term", lambda v: normalize_term(v, services.settings.terms)))
+    for name, check in checks:
         try:
             params[name] = check(values.get(name))
         except ValidationError as exc:
@@ -77,6 +78,8 @@ def submit(values: dict, metadata: dict, inv: Invocation, services: Services) ->
             if when < date.today():
                 errors["desired"] = "The date is in the past."
             params["desired"] = desired
+    if params["kind"] not in (XML, STUDIO):
+        errors["kind"] = "Choose XML or Studio."
     if params["kind"] == STUDIO and params.get("members"):
         errors["members"] = "Studio courses get no GitHub team; leave this empty (use /orc team later if needed)."
     if errors:

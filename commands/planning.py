@@ -12,7 +12,7 @@ from orcoursetrion.actions import STUDIO, XML
 from orcoursetrion.errors import OrcError, ValidationError, preflight_error, problems_of
 from orcoursetrion.jobtypes import JOB_TYPES, describe
 from orcoursetrion.lifecycle import RequestType, scheduled_for
-from orcoursetrion.naming import check_course, check_term
+from orcoursetrion.naming import check_course, check_term, term_order
 from orcoursetrion.times import local_text, shown
 
 WRITES_PER_RERUN = 9  # hooks off, repo, push, deploy team, team, members, team grant, hook, default branch
@@ -28,6 +28,7 @@ class Proposal:
     changes: list[str]
     notes: list[str] = field(default_factory=list)
     problems: list[OrcError] = field(default_factory=list)
+    confirm_warning: str | None = None  # shown on the plan and asked again before Confirm
 
     @property
     def can_run(self) -> bool:
@@ -76,7 +77,16 @@ def propose(draft: Draft, services: Services) -> Proposal:
         else:
             notes.insert(0, when)
     summary = _summary(draft.type, params)
-    return Proposal(draft.type, params, summary, [c.text for c in ctx.changes], notes, problems)
+    warning = _backwards(params, services.settings.terms) if draft.type == RequestType.RERUN else None
+    return Proposal(draft.type, params, summary, [c.text for c in ctx.changes], notes, problems, warning)
+
+
+def _backwards(params: dict, seasons) -> str | None:
+    """A rerun into a term that is not after the current one is allowed, but never by accident."""
+    old, new = term_order(params.get("term"), seasons), term_order(params.get("new_term"), seasons)
+    if old is None or new is None or new > old:
+        return None
+    return f"{params['new_term']} is not after {params['term']}: confirm only if a rerun into that term is intended."
 
 
 def _schedule_note(schedule: dict, services: Services) -> str | OrcError:

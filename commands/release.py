@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from commands.base import Draft, Invocation, Services, Verb
-from commands.text import UsageError, pop_kind
+from commands.text import UsageError, extra, pop_kind
 from orcoursetrion.lifecycle import RequestType
-from orcoursetrion.naming import check_course, check_term
+from orcoursetrion.naming import check_course, normalize_term
 
 
 def handle(inv: Invocation, services: Services) -> Draft:
     words, kind = pop_kind(inv.args)
-    if len(words) != 2:
+    if len(words) < 2:
         raise UsageError("Give the course and its term, e.g. 8.01r Fall_2030.")
-    return Draft(RequestType.RELEASE, {"course": check_course(words[0]), "term": check_term(words[1]), "kind": kind})
+    if len(words) > 2:
+        raise extra(words[2:], "the course, its term and xml or studio")
+    term = normalize_term(words[1], services.settings.terms)
+    return Draft(RequestType.RELEASE, {"course": check_course(words[0]), "term": term, "kind": kind})
 
 
 VERB = Verb(
@@ -21,4 +24,5 @@ VERB = Verb(
     example="/orc release 8.01r Fall_2030",
     summary="move a run to production (XML: branch live + production hook; Studio: production hook)",
     handle=handle,
+    examples=("/orc release 6.002x Spring_2031 studio",),
 )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from commands.base import Draft, Field, FieldErrors, Invocation, OpenModal, Services, Verb
-from commands.text import UsageError, optional_members, pop_kind
+from commands.text import UsageError, extra, optional_members, pop_kind
 from orcoursetrion.errors import ValidationError
 from orcoursetrion.lifecycle import RequestType
-from orcoursetrion.naming import check_course, check_term, next_term
+from orcoursetrion.naming import check_course, next_term, normalize_term
 
 USAGE = "rerun COURSE TERM [NEW_TERM] [xml|studio]"
 
@@ -44,13 +44,16 @@ def edit_modal(params: dict, channel: str | None, request_id: int | None = None)
 
 def handle(inv: Invocation, services: Services) -> Draft | OpenModal:
     words, kind = pop_kind(inv.args)
-    if len(words) not in (2, 3):
+    if len(words) < 2:
         raise UsageError("Give the course and its current term, e.g. 8.01r Fall_2030.")
-    course, term = check_course(words[0]), check_term(words[1])
+    if len(words) > 3:
+        raise extra(words[3:], "at most the course, its term, the new term and xml or studio")
+    seasons = services.settings.terms
+    course, term = check_course(words[0]), normalize_term(words[1], seasons)
     if len(words) == 3:
-        new_term = check_term(words[2], "new_term")
+        new_term = normalize_term(words[2], seasons, "new_term")
     else:
-        new_term = next_term(term, services.settings.terms)
+        new_term = next_term(term, seasons)
     params = {"course": course, "term": term, "new_term": new_term, "kind": kind, "members": None}
     if new_term is None:
         return edit_modal(params, inv.channel)
@@ -61,7 +64,7 @@ def submit(values: dict, metadata: dict, inv: Invocation, services: Services) ->
     errors = {}
     params = {"course": metadata["course"], "term": metadata["term"], "kind": metadata.get("kind"), "members": None}
     try:
-        params["new_term"] = check_term(values.get("new_term"), "new_term")
+        params["new_term"] = normalize_term(values.get("new_term"), services.settings.terms, "new_term")
         if params["new_term"].lower() == params["term"].lower():
             errors["new_term"] = "The new term must differ from the current term."
     except ValidationError as exc:
@@ -84,4 +87,5 @@ VERB = Verb(
     summary="rerun a course into the next term (suggested; change it before confirming) or the one named",
     handle=handle,
     submit=submit,
+    examples=("/orc rerun 8.01r Fall_2030 Summer_2031", "/orc rerun 6.002x Spring_2031 studio"),
 )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from commands.base import Draft, Field, FieldErrors, Invocation, OpenModal, Services, Verb
-from commands.text import UsageError
+from commands.text import UsageError, extra
 from orcoursetrion.errors import ValidationError
 from orcoursetrion.lifecycle import RequestType
-from orcoursetrion.naming import check_course, check_term
+from orcoursetrion.naming import check_course, normalize_term
 
 MAX_COURSES = 500
 
@@ -45,9 +45,12 @@ def parse_courses(text: str) -> list[str]:
 
 
 def handle(inv: Invocation, services: Services) -> Draft | OpenModal:
-    if len(inv.args) != 2:
+    if len(inv.args) < 2:
         raise UsageError("Give the current and the new term, e.g. Fall_2030 Spring_2031.")
-    term, new_term = check_term(inv.args[0]), check_term(inv.args[1], "new_term")
+    if len(inv.args) > 2:
+        raise extra(inv.args[2:], "the current term and the new term")
+    seasons = services.settings.terms
+    term, new_term = normalize_term(inv.args[0], seasons), normalize_term(inv.args[1], seasons, "new_term")
     courses = [run.course for run in services.store.runs_in_term(term)]
     if not courses:
         return courses_modal(term, new_term, inv.channel)

@@ -17,6 +17,7 @@ from orcoursetrion.scheduler import Clock, Scheduler
 from orcoursetrion.store import RequestView
 from orcoursetrion.times import plain_dates
 from orcoursetrion.workflow import Event, Workflow
+from orcoursetrion.zendesk import attach
 
 PROMPT = "orc> "
 SHELL_USER = "USHELL"
@@ -190,6 +191,7 @@ def run(
 
     store = open_store(settings.database_url)
     workflow = Workflow(settings, store)
+    tickets = attach(workflow, settings)
     workflow.start_background()
     user = user or (settings.approvers[0] if settings.approvers else SHELL_USER)
     shell = Shell(Services(settings, store, workflow), user, inp or sys.stdin, out or sys.stdout)
@@ -201,4 +203,7 @@ def run(
     finally:
         scheduler.shutdown()
         workflow.shutdown(grace=settings.shutdown_grace)
+        if tickets is not None:
+            tickets.drain(timeout=10, give_up_on_error=True)
+            tickets.stop()
         store.close()

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from commands.base import Invocation, Reply, Services, Verb
 from commands.describe import detail, listing
-from commands.text import UsageError, request_id
+from commands.text import extra, request_id
 from orcoursetrion.lifecycle import RequestType
+from orcoursetrion.zendesk import ticket_link
 
 
 def handle(inv: Invocation, services: Services) -> Reply:
     if len(inv.args) > 1:
-        raise UsageError("Give at most one request number.")
+        raise extra(inv.args[1:], "at most one request number")
     if inv.args:
         req = services.store.get(request_id(inv.args[0]))
         items = services.store.items(req.id) if req.type == RequestType.ROLLOVER else None
-        return Reply(detail(req, inv.timezone, items), title=f"Request #{req.id}", request_ids=[req.id])
+        ticket = ticket_link(services.settings, req)
+        return Reply(detail(req, inv.timezone, items, ticket), title=f"Request #{req.id}", request_ids=[req.id])
     mine = services.store.list_requests(requester=inv.user, limit=10)
     return Reply(
         listing(mine, "You have no requests yet. Try `/orc help`."),

@@ -1,26 +1,46 @@
-"""Small parsing helpers for /orc text: words, kinds, usage errors."""
+"""Parsing helpers for /orc text: words, kinds, ids, and showing typed text back safely."""
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from orcoursetrion.actions import KINDS, STUDIO, XML
+from orcoursetrion.naming import shown
+
+__all__ = [
+    "MAX_TEXT",
+    "UsageError",
+    "extra",
+    "logins_from",
+    "optional_members",
+    "pop_kind",
+    "request_id",
+    "shown",
+    "split",
+]
+
+MAX_TEXT = 4000  # far more than any /orc command needs; longer text is refused before tokenising
+_ID = re.compile(r"#?([0-9]{1,9})")
 
 
 class UsageError(Exception):
     """The words do not fit the verb; the message says what was wrong."""
 
 
-def split(text: str) -> list[str]:
+def split(text: str | None) -> list[str]:
     """Words of a command, honouring quotes ("a b"); unbalanced quotes split on spaces."""
+    text = text or ""
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"That is {len(text)} characters; an /orc command takes at most {MAX_TEXT}.")
     try:
-        return shlex.split(text or "")
+        return shlex.split(text)
     except ValueError:
-        return (text or "").split()
+        return text.split()
 
 
 def pop_kind(args: list[str]) -> tuple[list[str], str | None]:
-    """Take an optional trailing `xml` / `studio` word off the arguments."""
+    """Take an optional `xml` / `studio` word off the arguments."""
     words = [a for a in args if a.lower() not in KINDS]
     kinds = [a.lower() for a in args if a.lower() in KINDS]
     if len(kinds) > 1:
@@ -29,10 +49,17 @@ def pop_kind(args: list[str]) -> tuple[list[str], str | None]:
 
 
 def request_id(word: str) -> int:
-    text = word.lstrip("#")
-    if not text.isdigit():
-        raise UsageError(f"'{word}' is not a request number.")
-    return int(text)
+    """A request number as typed (`12` or `#12`): ASCII digits only, within range."""
+    match = _ID.fullmatch(word or "")
+    if not match:
+        raise UsageError(f"{shown(word)} is not a request number (like 12).")
+    return int(match.group(1))
+
+
+def extra(words: list[str], expected: str) -> UsageError:
+    """The error for words a verb did not expect, naming them."""
+    listed = " ".join(shown(w) for w in words[:5])
+    return UsageError(f"I don't understand {listed} here (expected {expected}).")
 
 
 def logins_from(text: str | None) -> list[str]:

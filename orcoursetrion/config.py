@@ -2,6 +2,11 @@
 
 The original tool's keys keep their names and defaults; the bot's keys are new.
 Problems are reported one line per key and never include the key's value.
+
+0.2.1's module interface lives here too: `CONFIG_KEYS`, one `ORC_*` attribute per key
+(read from the environment at import, again by `configure()`) and the rule that a
+library call without a context honours attributes a script assigned
+(`library_settings`). The bot and the CLI read the environment only (`load_settings`).
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +36,51 @@ _SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _SEASON = re.compile(r"^[A-Za-z]+$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+APP_NAME = "orcoursetrion"
+
+# 0.2.1's keys and defaults (`orcoursetrion.config.CONFIG_KEYS`).
+CONFIG_KEYS: dict[str, str | None] = {
+    "ORC_GH_OAUTH2_TOKEN": None,
+    "ORC_GH_API_URL": "https://github.mit.edu/api/v3/",
+    "ORC_GH_NAME": "Orcoursetrion",
+    "ORC_GH_EMAIL": "orcoursetrion@example.com",
+    "ORC_COURSE_PREFIX": "content-mit",
+    "ORC_STUDIO_ORG": "MITx-Studio2LMS",
+    "ORC_STUDIO_DEPLOY_TEAM": "mitx-studio-export",
+    "ORC_XML_ORG": "mitx",
+    "ORC_XML_DEPLOY_TEAM": "mitx-content-deployment",
+    "ORC_STAGING_GITRELOAD": None,
+    "ORC_PRODUCTION_GITRELOAD": None,
+}
+
+ORC_GH_OAUTH2_TOKEN: str | None
+ORC_GH_API_URL: str
+ORC_GH_NAME: str
+ORC_GH_EMAIL: str
+ORC_COURSE_PREFIX: str
+ORC_STUDIO_ORG: str
+ORC_STUDIO_DEPLOY_TEAM: str
+ORC_XML_ORG: str
+ORC_XML_DEPLOY_TEAM: str
+ORC_STAGING_GITRELOAD: str | None
+ORC_PRODUCTION_GITRELOAD: str | None
+
+_configured: dict[str, str | None] = {}
+
+
+def default_database_path() -> Path:
+    """The SQLite file shared by the CLI, the shell and the bot when DATABASE_URL is unset:
+    in the user data directory (`~/.local/share/orcoursetrion/` on Linux), whatever the
+    working directory, so a command resumes its request from anywhere."""
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME, appauthor=False) / f"{APP_NAME}.db"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_database_path()}"
 
 
 @dataclass(frozen=True)
@@ -62,7 +112,7 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     port: int = 3000
 
-    database_url: str = "sqlite:///orcoursetrion.db"
+    database_url: str = field(default_factory=default_database_url)
     approvers: tuple[str, ...] = ()
     approval_channel: str | None = None
     auto_approve: bool = False
@@ -311,3 +361,34 @@ def _register_url_password(url: str | None) -> None:
             register_secret(urlsplit(url.strip()).password)
         except ValueError:
             pass
+
+
+def configure() -> None:
+    """Set the `ORC_*` attributes from the environment (and `.env`), as at import."""
+    env = read_environment()
+    for key, default in CONFIG_KEYS.items():
+        raw = env.get(key)
+        value = default if raw is None or raw.strip() == "" else raw
+        globals()[key] = value
+        _configured[key] = value
+
+
+def assigned() -> dict[str, str | None]:
+    """The `ORC_*` attributes a script has set since the last `configure()`."""
+    module = globals()
+    return {key: module[key] for key in CONFIG_KEYS if module.get(key) != _configured.get(key)}
+
+
+def library_settings() -> Settings:
+    """Settings for a library call without a context: the environment, with every `ORC_*`
+    attribute a script assigned taking its key's place (checked like the key itself)."""
+    env = read_environment()
+    for key, value in assigned().items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = str(value)
+    return load_settings(env, env_file=None)
+
+
+configure()

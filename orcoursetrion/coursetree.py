@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from orcoursetrion.errors import OrcError, UnsafeCourseContent, preflight_error
+from orcoursetrion.naming import shown
 
 URL_NAME_RE = re.compile(r"^(?!\.)(?!.*\.\.)[A-Za-z0-9_.-]{1,100}$")
 _URL_NAME_ATTR = re.compile(r"""(<course\b[^>]*?\burl_name\s*=\s*)(["'])(.*?)\2""", re.DOTALL)
@@ -96,9 +97,8 @@ class Retarget:
 def check_url_name(value: str, where: str = "course.xml") -> str:
     """A run name that can safely become a path component, or UnsafeCourseContent."""
     if not URL_NAME_RE.fullmatch(value or ""):
-        shown = (value or "")[:60].encode("unicode_escape").decode()
         raise UnsafeCourseContent(
-            f"{where} names the run '{shown}', which is not a plain name (letters, digits, '_', '-', '.'; "
+            f"{where} names the run {shown(value, 60)}, which is not a plain name (letters, digits, '_', '-', '.'; "
             "no '..', no leading dot, at most 100 characters). Fix course.xml in the old run first."
         )
     return value

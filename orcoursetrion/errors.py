@@ -101,6 +101,10 @@ class GitHubAuthError(GitHubUnknownError):
     """GitHub refused the token (missing, wrong or lacking scopes)."""
 
 
+class GitHubUnreachable(GitHubUnknownError):
+    """GitHub did not answer at all (connection refused, DNS, timeout) after every retry."""
+
+
 class GitHubRateLimited(GitHubUnknownError):
     """GitHub kept answering with rate limits after every retry we allow."""
 
@@ -154,7 +158,7 @@ def user_message(exc: BaseException) -> str:
         return f"That repository does not exist on GitHub: {exc}"
     if isinstance(exc, GitHubNoTeamFound):
         return f"GitHub team not found: {exc}"
-    if isinstance(exc, GitHubNoOrgFound | GitHubRepoEmpty | UnsafeCourseContent):
+    if isinstance(exc, GitHubNoOrgFound | GitHubRepoEmpty | UnsafeCourseContent | GitHubUnreachable):
         return str(exc)
     if isinstance(exc, GitHubAuthError):
         return f"GitHub refused our credentials: {exc}"

@@ -23,7 +23,8 @@ class Event:
     """Something listeners may tell people about.
 
     kinds: created, pending_approval, scheduled, approved, rejected, cancelled, started, resumed,
-    step_started, step, progress, waiting, stopping, completed, failed."""
+    step_started, step, progress, waiting, stopping, completed, failed; ticket (its Zendesk
+    ticket was opened, `text` the link)."""
 
     kind: str
     request: RequestView

@@ -160,16 +160,18 @@ def retargeted_tree(repo: LocalTree, root: str, plan: Retarget) -> str:
 def history_free_copy(
     src_url: str,
     dst_url: str,
-    branch: str,
+    branch: str | None,
     token: str | None,
     committer: dict[str, str],
     message: str,
     new_url_name: str | None = None,
     expect_sha: str | None = None,
     push_guard: Callable[[], AbstractContextManager] = nullcontext,
+    force: bool = False,
 ) -> tuple[str, Retarget | None]:
-    """Copy `branch` of src into the empty dst as one fresh commit, retargeted to run
-    `new_url_name` when given; returns (new commit sha, what was retargeted).
+    """Copy `branch` of src (None: its default branch) into the empty dst as one fresh
+    commit, retargeted to run `new_url_name` when given; returns (new commit sha, what
+    was retargeted). With `force` the copy replaces dst's branch of that name.
 
     The content is checked again on the clone (it may have moved since the plan), and
     with `expect_sha` a source that moved at all is refused. The push runs inside
@@ -179,12 +181,15 @@ def history_free_copy(
     try:
         env = git_env(token, committer, home=tmp)
         gitdir = Path(tmp) / "src.git"
+        which = ["--branch", branch] if branch else []
         run_git(
-            ["clone", "--quiet", "--bare", "--depth", "1", "--single-branch", "--no-tags", "--branch", branch, "--"]
+            ["clone", "--quiet", "--bare", "--depth", "1", "--single-branch", "--no-tags", *which, "--"]
             + [src_url, str(gitdir)],
             env,
         )
         repo = LocalTree(gitdir, env)
+        if not branch:
+            branch = repo.git("symbolic-ref", "--short", "HEAD").decode().strip()
         head = repo.git("rev-parse", "--verify", "HEAD^{commit}").decode().strip()
         if expect_sha and head != expect_sha:
             raise GitError(
@@ -197,7 +202,8 @@ def history_free_copy(
         sha = repo.git("commit-tree", tree, "-m", message).decode().strip()
         with push_guard():
             try:
-                run_git(["--git-dir", str(gitdir), "push", "--quiet", "--", dst_url, f"{sha}:refs/heads/{branch}"], env)
+                refspec = f"{'+' if force else ''}{sha}:refs/heads/{branch}"
+                run_git(["--git-dir", str(gitdir), "push", "--quiet", "--", dst_url, refspec], env)
             except GitError as exc:
                 raise GitPushFailed(str(exc)) from None
         return sha, plan

@@ -30,6 +30,7 @@ from orcoursetrion.errors import (
     GitHubRateLimited,
     GitHubRepoDoesNotExist,
     GitHubUnknownError,
+    GitHubUnreachable,
 )
 from orcoursetrion.naming import team_slug
 from orcoursetrion.pacing import Pacer
@@ -46,6 +47,13 @@ _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 class TransientGitHubError(GitHubUnknownError):
     """A write may or may not have happened (5xx, timeout): look again before retrying it."""
+
+
+class NoAnswer(TransientGitHubError, GitHubUnreachable):
+    """GitHub did not answer after the retries (a write among them may still have landed)."""
+
+
+_NO_ANSWER = {"ConnectionError": "connection failed", "ConnectTimeout": "timed out", "ReadTimeout": "timed out"}
 
 
 def _header(headers: dict | None, name: str) -> str | None:
@@ -172,8 +180,11 @@ class GitHub:
                     if transient <= self.max_retries:
                         self._backoff(transient, type(exc).__name__)
                         continue
-                raise TransientGitHubError(
-                    f"GitHub at {self.host} did not answer ({type(exc).__name__}) after {transient} retries"
+                retries = min(transient, self.max_retries)
+                why = _NO_ANSWER.get(type(exc).__name__, type(exc).__name__)
+                after = f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
+                raise NoAnswer(
+                    f"GitHub at {self.host} did not answer ({why}){after}: check ORC_GH_API_URL and the network"
                 ) from None
 
     def _backoff(self, attempt: int, why: str) -> None:
@@ -381,11 +392,12 @@ class GitHub:
             if exc.status != 404:
                 raise GitHubUnknownError(_message(exc)) from None
 
-    def create_file(self, org: str, name: str, path: str, content: str, message: str, committer: dict) -> str:
+    def create_file(self, org: str, name: str, path: str, content: str | bytes, message: str, committer: dict) -> str:
         """Commit a new file to the default branch; returns the commit sha."""
+        raw = content if isinstance(content, bytes) else content.encode()
         body = {
             "message": message,
-            "content": base64.b64encode(content.encode()).decode(),
+            "content": base64.b64encode(raw).decode(),
             "committer": committer,
             "author": committer,
         }

@@ -187,9 +187,26 @@ def _action(params: dict, ctx: Context) -> str:
     value = fn(**params["args"], ctx=ctx)
     if name == "rerun_xml":
         return f"Successfully removed {value} hooks from course's repository."
-    if name == "put_team" and isinstance(value, dict) and value.get("html_url"):
-        ctx.links.append(value["html_url"])
+    if name in ("release_studio", "release_xml") and ctx.live and not any(c.changed for c in ctx.changes):
+        return "The production Web hook was already on course at"  # nothing was added: say so
+    if name == "put_team":
+        if isinstance(value, dict) and value.get("html_url"):
+            ctx.links.append(value["html_url"])
+        kept = _kept_permission(ctx, params["args"])
+        if kept:
+            return f"Team successfully modified/created; {kept}:"
     return ACTION_MESSAGES.get(name, f"{name} finished")
+
+
+def _kept_permission(ctx: Context, args: dict) -> str | None:
+    """0.2.1's rule, made visible: an existing team keeps its permission whatever -r says."""
+    asked = "pull" if args.get("read_only") else "push"
+    for change in ctx.changes:
+        if change.op == "ensure_team" and not change.changed and "left unchanged" in change.text:
+            current = (ctx.world.team(args["org"], args["team"]).data or {}).get("permission", "as it was")
+            flag = "-r" if asked == "pull" else "push, the default without -r,"
+            return f"it already existed, so its permission stays {current} ({flag} applies only when a team is created)"
+    return None
 
 
 def _describe_action(params: dict) -> str:

@@ -141,8 +141,12 @@ class Lifecycle:
         channel: str | None = None,
         requester_name: str | None = None,
         summary: str | None = None,
+        notes: list[str] | None = None,
+        confirm_warning: str | None = None,
+        requester_email: str | None = None,
     ) -> RequestView:
-        """Record a request (awaiting confirmation) before anything runs."""
+        """Record a request (awaiting confirmation) before anything runs; the requester's
+        e-mail (from Slack) becomes the Zendesk ticket's requester."""
         req = self.store.create_request(
             type,
             requester,
@@ -153,6 +157,9 @@ class Lifecycle:
             channel=channel,
             desired_at=_desired(params.get("desired")),
             scheduled_for=scheduled_for(params),
+            notes=notes,
+            confirm_warning=confirm_warning,
+            requester_email=requester_email,
         )
         if type == RequestType.ROLLOVER:
             self.store.add_items(req.id, [(c, None) for c in params.get("courses") or []])
@@ -191,9 +198,13 @@ class Lifecycle:
             raise self._moved(req_id, verb)
         return req
 
-    def approve(self, req_id: int, actor: str) -> RequestView:
+    def approve(self, req_id: int, actor: str, *, authorized: bool = False) -> RequestView:
+        """Pending -> Approved, then run (or Scheduled, to run at its time). `authorized`: the
+        caller has already established that `actor` may decide (a signed Zendesk webhook call;
+        see docs/zendesk.md)."""
         req = self.store.get(req_id)
-        self._approver(req, actor, "approve")
+        if not authorized:
+            self._approver(req, actor, "approve")
         if req.scheduled_for is not None:
             return self._into_schedule(req, Status.PENDING_APPROVAL, actor, "approved", "approve", decided_by=actor)
         moved = self.store.transition(
@@ -205,9 +216,11 @@ class Lifecycle:
         self._start(req_id)
         return moved
 
-    def reject(self, req_id: int, actor: str, reason: str) -> RequestView:
+    def reject(self, req_id: int, actor: str, reason: str, *, authorized: bool = False) -> RequestView:
+        """Pending -> Rejected with the reason (`authorized` as for `approve`)."""
         req = self.store.get(req_id)
-        self._approver(req, actor, "reject")
+        if not authorized:
+            self._approver(req, actor, "reject")
         reason = " ".join((reason or "").split())[:2000] or "No reason given."
         moved = self.store.transition(
             req_id, Status.PENDING_APPROVAL, Status.REJECTED, actor, reason, decided_by=actor, reason=reason
@@ -255,6 +268,32 @@ class Lifecycle:
         if req.state != Status.DRAFT:
             raise self._moved(req_id, "change")
         return req
+
+    def replan(
+        self,
+        req_id: int,
+        actor: str,
+        params: dict,
+        plan: list[str],
+        notes: list[str] | None = None,
+        confirm_warning: str | None = None,
+    ) -> RequestView:
+        """A draft's changed plan ("Change term/team"), kept under the same request number."""
+        req = self.check_can_change(req_id, actor)
+        moved = self.store.update_draft(
+            req_id,
+            req.version,
+            params=params,
+            plan=plan,
+            notes=notes,
+            confirm_warning=confirm_warning,
+            summary=self._describe(req.type, params)[:300],
+        )
+        if moved is None:
+            raise self._moved(req_id, "change")
+        self.store.audit(req_id, actor, "note", "replanned", moved.summary)
+        self.emit("replanned", moved, actor)
+        return moved
 
     def supersede(self, req_id: int, new_id: int, actor: str) -> RequestView | None:
         """Cancel a draft that a changed plan (request `new_id`) replaces, handing over its

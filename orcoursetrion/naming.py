@@ -18,6 +18,16 @@ MAX_TITLE = 200
 MAX_MEMBERS = 100
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """Text someone typed (or a repository holds) shown back as an inert code span: Slack's
+    control characters escaped, a backtick cannot close the span, no line breaks."""
+    text = str(value)
+    clipped = text if len(text) <= limit else text[: limit - 1] + "…"
+    clipped = clipped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "ˋ")
+    clipped = re.sub(r"[\x00-\x1f\x7f]+", " ", clipped)
+    return f"`{clipped}`" if clipped.strip() else "`(empty)`"
+
+
 def check_course(course: str | None) -> str:
     value = (course or "").strip()
     if not COURSE_RE.match(value):
@@ -41,7 +51,7 @@ def check_login(login: str) -> str:
     if not LOGIN_RE.match(value):
         raise ValidationError(
             "members",
-            f"'{value[:40]}' is not a valid GitHub login (letters, digits and single hyphens, at most 39).",
+            f"{shown(value)} is not a valid GitHub login (letters, digits and single hyphens, at most 39).",
         )
     return value
 
@@ -103,6 +113,27 @@ def repo_name(prefix: str, course: str, term: str) -> str:
 def team_slug(name: str) -> str:
     """GitHub's slug for a team name: lowercase, runs of other characters become '-'."""
     return re.sub(r"[^a-z0-9_]+", "-", name.lower()).strip("-")
+
+
+def normalize_term(term: str | None, seasons: Sequence[str], field: str = "term") -> str:
+    """A term as typed (`fall_2030`, `FALL_2030`) in the `Season_YYYY` form, the season
+    spelled as ORC_TERMS spells it (a season ORC_TERMS does not know, like IAP, as typed)."""
+    value = (term or "").strip()
+    match = TERM_RE.match(value)
+    if not match:
+        check_term(value, field)
+    season = match.group(1)
+    spelled = next((s for s in seasons if s.lower() == season.lower()), season)
+    return f"{spelled}_{match.group(2)}"
+
+
+def term_order(term: str, seasons: Sequence[str]) -> tuple[int, int] | None:
+    """(year, season index) for comparing terms; None when the season is not configured."""
+    match = TERM_RE.match(term or "")
+    lowered = [s.lower() for s in seasons]
+    if not match or match.group(1).lower() not in lowered:
+        return None
+    return int(match.group(2)), lowered.index(match.group(1).lower())
 
 
 def next_term(term: str, seasons: Sequence[str]) -> str | None:

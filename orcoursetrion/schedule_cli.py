@@ -9,16 +9,29 @@ runs it at its time. No scheduler runs in this process.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from orcoursetrion.config import Settings
-from orcoursetrion.errors import ConfigError, ValidationError
-from orcoursetrion.times import check_zone, local_text, plain_dates
+if TYPE_CHECKING:
+    from orcoursetrion.config import Settings
+
+EXAMPLES = (
+    'schedule release -c 8.01r -t Fall_2030 --at "2030-09-01 09:00" --tz America/New_York',
+    'schedule rerun -c 8.01r -t Fall_2030 -n Spring_2031 --at "2030-12-20 17:00"',
+    "schedule list",
+    "schedule cancel 12",
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """The `schedule` subcommand and its own subcommands."""
+    """The `schedule` subcommand and its own subcommands (imports nothing heavy: help is fast)."""
     text = "Schedule a release or rerun for a given time; list or cancel what is scheduled"
-    schedule = subparsers.add_parser("schedule", help=text, description=text)
+    schedule = subparsers.add_parser(
+        "schedule",
+        help=text,
+        description=text + ". The running service (python app.py) starts each at its time.",
+        epilog="examples:\n" + "\n".join(f"  orcoursetrion {e}" for e in EXAMPLES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     verbs = schedule.add_subparsers(dest="schedule_command", required=True)
     for name, what in (
         ("release", "Move a run to production at a given time"),
@@ -44,7 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_schedule(args: argparse.Namespace, settings: Settings) -> int:
     from commands.base import Services
-    from orcoursetrion.cli import _cli_user
+    from orcoursetrion.cli import _cli_user, say
     from orcoursetrion.store import open_store
     from orcoursetrion.workflow import Workflow
 
@@ -56,7 +69,7 @@ def run_schedule(args: argparse.Namespace, settings: Settings) -> int:
             return _list(services)
         if args.schedule_command == "cancel":
             req = workflow.cancel_scheduled(args.id, _cli_user(), direct=True)
-            print(f"Cancelled request #{req.id}: {req.summary}.")
+            say(f"Cancelled request #{req.id}: {req.summary}.")
             return 0
         return _schedule(args, services, _cli_user())
     finally:
@@ -66,12 +79,14 @@ def run_schedule(args: argparse.Namespace, settings: Settings) -> int:
 
 def _list(services) -> int:
     from commands.describe import schedule_line
+    from orcoursetrion.cli import say
+    from orcoursetrion.times import plain_dates
 
     found = services.store.scheduled_requests(limit=200)
     for req in found:
-        print(plain_dates(schedule_line(req, services.settings.timezone, requester=True)))
+        say(plain_dates(schedule_line(req, services.settings.timezone, requester=True)))
     if not found:
-        print("Nothing is scheduled.")
+        say("Nothing is scheduled.")
     return 0
 
 
@@ -80,7 +95,10 @@ def _schedule(args: argparse.Namespace, services, user: str) -> int:
     from commands.planning import propose
     from commands.schedule import plan
     from commands.text import UsageError
+    from orcoursetrion.cli import NO_TOKEN, say
+    from orcoursetrion.errors import ConfigError, ValidationError
     from orcoursetrion.naming import check_members
+    from orcoursetrion.times import check_zone, local_text, plain_dates
 
     settings = services.settings
     tz = check_zone(args.tz) if args.tz else settings.timezone
@@ -97,22 +115,22 @@ def _schedule(args: argparse.Namespace, services, user: str) -> int:
     if getattr(args, "member", None) is not None:
         draft.params["members"] = check_members(args.member)
     proposal = propose(draft, services)
-    print(f"Plan: {proposal.summary}")
+    say(f"Plan: {proposal.summary}")
     for number, change in enumerate(proposal.changes, 1):
-        print(f"  {number}. {change}")
+        say(f"  {number}. {change}")
     for note in proposal.notes:
-        print(f"  note: {plain_dates(note)}")
+        say(f"  note: {plain_dates(note)}")
     if proposal.problems:
         raise proposal.error
     if args.dry_run:
-        print("(Dry run: nothing was recorded.)")
+        say("(Dry run: nothing was recorded.)")
         return 0
     if not settings.gh_token:
-        raise ConfigError(["ORC_GH_OAUTH2_TOKEN: required to change GitHub (set it, or use --dry-run)"])
+        raise ConfigError([NO_TOKEN])
     wf = services.workflow
     req = wf.create(proposal.type, user, proposal.params, plan=proposal.changes, channel="cli")
     req = wf.schedule_direct(req.id, user, "scheduled from the command line")
-    print(
+    say(
         f"Scheduled request #{req.id}: {req.summary} at {local_text(req.scheduled_for, tz)} "
         f"({local_text(req.scheduled_for, 'UTC')}). The running service (python app.py) starts it then."
     )

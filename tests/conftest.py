@@ -4,6 +4,7 @@ SQLite (always) and PostgreSQL (when TEST_DATABASE_URL is set)."""
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 
 import pytest
@@ -12,6 +13,11 @@ from sqlalchemy import create_engine, text
 from orcoursetrion.config import Settings, load_settings
 from orcoursetrion.github import API_VERSION
 from tests.fakes.github import FakeGitHub
+
+# The default store lives in the user data directory: no test may touch the real one.
+TEST_HOME = tempfile.mkdtemp(prefix="orc-test-home-")
+os.environ["HOME"] = TEST_HOME
+os.environ["XDG_DATA_HOME"] = os.path.join(TEST_HOME, ".local", "share")
 
 STAGING = "https://stage-user:stage-secret-pw@gitreload-staging.example.edu/"
 PRODUCTION = "https://prod-user:prod-secret-pw@gitreload-prod.example.edu/"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -59,7 +60,8 @@ def test_defaults_are_the_original_tools():
         "mitx",
         "mitx-content-deployment",
     )
-    assert s.database_url == "sqlite:///orcoursetrion.db" and s.port == 3000
+    data_home = os.environ["XDG_DATA_HOME"]  # tests/conftest.py: never the real user directory
+    assert s.database_url == f"sqlite:///{data_home}/orcoursetrion/orcoursetrion.db" and s.port == 3000
     assert s.terms == ("Spring", "Summer", "Fall") and not s.slack_enabled and s.dry_run_only
 
 

@@ -1,55 +1,30 @@
 """Buttons on request messages, approval messages and App Home.
 
-Each button names its request (`orc.confirm:12`, value 12). The listener acknowledges
-first, then asks the workflow, which checks who may do what and moves the request by
-compare-and-set, so double clicks and Slack retries do nothing twice."""
+Each button names its request (`orc.confirm:12`, value 12); the middleware has loaded it
+as `subject`. A listener acknowledges first, then asks the lifecycle — which checks who
+may do what and moves the request by compare-and-set, so double clicks and retries do
+nothing twice. Any error reaches the clicker privately (the app's one error handler)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.blocks import modal_view, reject_view
 from bot.context import Bot
 from bot.home import publish_home
+from bot.planner import explain, tell_user
+from bot.users import SlackUser
 from commands.rerun import edit_modal
-from orcoursetrion.errors import OrcError, user_message
+from orcoursetrion.errors import RequestStateError
 from orcoursetrion.lifecycle import RequestType
+from orcoursetrion.store import RequestView
 
 log = logging.getLogger(__name__)
-
-
-def clicked(body: dict) -> tuple[int, str]:
-    """(request id, user id) of a button click."""
-    return int(body["actions"][0]["value"]), body["user"]["id"]
-
-
-def tell(bot: Bot, body: dict, text: str, respond: Respond | None = None) -> None:
-    """A private answer to whoever clicked, where they clicked.
-
-    The click's response_url comes first: it reaches the clicker even when they are not
-    a member of the channel (anyone may open a public approval channel and click), where
-    chat.postEphemeral fails with user_not_in_channel. App Home clicks have none: DM."""
-    user = body["user"]["id"]
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    if respond is not None and respond.response_url:
-        try:
-            if respond(text=text, response_type="ephemeral", replace_original=False).status_code == 200:
-                return
-        except Exception:
-            log.warning("response_url failed for %s; trying chat.postEphemeral", user, exc_info=True)
-    try:
-        if channel:
-            bot.client.chat_postEphemeral(channel=channel, user=user, text=text)
-        else:
-            bot.client.chat_postMessage(channel=user, text=text)
-    except SlackApiError as exc:
-        log.warning("could not tell %s: %s", user, exc.response.get("error"))
 
 
 def from_home(body: dict) -> bool:
@@ -57,54 +32,98 @@ def from_home(body: dict) -> bool:
     return (body.get("container") or {}).get("type") == "view" and (body.get("view") or {}).get("type") == "home"
 
 
-def after_home_click(bot: Bot, body: dict) -> None:
-    if from_home(body):
-        publish_home(bot, body["user"]["id"])
+def _after(bot: Bot, body: dict, actor: SlackUser) -> None:
+    if from_home(body):  # the queue the approver acted on must not keep offering it
+        publish_home(bot, actor.id)
 
 
-def register(app: App, bot: Bot) -> None:
-    wf = bot.workflow
+def _then(bot: Bot, actor: SlackUser, body: dict, respond: Respond, work) -> None:
+    """Do the click's work after the ack, off Bolt's threads; any error is told to the
+    clicker privately. (Raising inside a listener after its ack makes Bolt lose the ack.)"""
+    channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) else None
 
-    def decision(action: str, move: Callable[[int, str], object]) -> None:
-        def handler(ack: Ack, body: dict, respond: Respond) -> None:
-            ack()
-            req_id, user = clicked(body)
-            try:
-                move(req_id, user)
-            except OrcError as exc:
-                tell(bot, body, f":no_entry_sign: {user_message(exc)}", respond)
-            after_home_click(bot, body)
+    def tell(exc: BaseException) -> None:
+        tell_user(bot, actor.id, channel, explain(exc), respond)
 
-        app.action(ids.matcher(action))(handler)
+    def run() -> None:
+        work()
+        _after(bot, body, actor)
 
-    decision(ids.CONFIRM, wf.confirm)
-    decision(ids.CANCEL, wf.cancel)
-    decision(ids.APPROVE, wf.approve)
-    decision(ids.RETRY, wf.retry)
-    decision(ids.STOP, wf.request_stop)
+    bot.later(run, on_error=tell)
 
-    def reject(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
-        ack()
-        req_id, user = clicked(body)
-        try:
-            req = wf.check_can_decide(req_id, user)
-        except OrcError as exc:
-            tell(bot, body, f":no_entry_sign: {user_message(exc)}", respond)
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=reject_view(req, from_home=from_home(body)))
 
-    def edit(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
-        ack()
-        req_id, user = clicked(body)
-        try:
-            req = wf.check_can_change(req_id, user)
-        except OrcError as exc:
-            tell(bot, body, f":no_entry_sign: {user_message(exc)}", respond)
-            return
+def confirm(ack: Ack, bot: Bot, actor: SlackUser, subject: RequestView, body: dict, respond: Respond) -> None:
+    ack()
+    _then(bot, actor, body, respond, lambda: bot.workflow.confirm(subject.id, actor.id))
+
+
+def cancel(ack: Ack, bot: Bot, actor: SlackUser, subject: RequestView, body: dict, respond: Respond) -> None:
+    ack()
+    _then(bot, actor, body, respond, lambda: bot.workflow.cancel(subject.id, actor.id))
+
+
+def approve(ack: Ack, bot: Bot, actor: SlackUser, subject: RequestView, body: dict, respond: Respond) -> None:
+    ack()
+    _then(bot, actor, body, respond, lambda: bot.workflow.approve(subject.id, actor.id))
+
+
+def retry(ack: Ack, bot: Bot, actor: SlackUser, subject: RequestView, body: dict, respond: Respond) -> None:
+    ack()
+    _then(bot, actor, body, respond, lambda: bot.workflow.retry(subject.id, actor.id))
+
+
+def stop(ack: Ack, bot: Bot, actor: SlackUser, subject: RequestView, body: dict, respond: Respond) -> None:
+    ack()
+    _then(bot, actor, body, respond, lambda: bot.workflow.request_stop(subject.id, actor.id))
+
+
+def reject(ack: Ack, bot: Bot, actor: SlackUser, subject: RequestView, body: dict, respond: Respond, client: WebClient):
+    """Ask the approver why (the reason goes to the requester)."""
+    ack()
+
+    def ask() -> None:
+        req = bot.workflow.check_can_decide(subject.id, actor.id)
+        meta = bot.signer.sign({"request": req.id, "home": from_home(body)})
+        client.views_open(trigger_id=body["trigger_id"], view=reject_view(req, meta))
+
+    _then(bot, actor, {**body, "container": {}}, respond, ask)
+
+
+def edit(ack: Ack, bot: Bot, actor: SlackUser, subject: RequestView, body: dict, respond: Respond, client: WebClient):
+    """ "Change term/team" on a rerun's plan: the form that replans it, same request number."""
+    ack()
+
+    def ask() -> None:
+        req = bot.workflow.check_can_change(subject.id, actor.id)
         if req.type != RequestType.RERUN:
-            tell(bot, body, f"Request #{req_id} has no form to change; cancel it and ask again.", respond)
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=modal_view(edit_modal(req.params, req.channel, req.id)))
+            raise RequestStateError(f"Request #{req.id} has no form to change; cancel it and ask again.")
+        modal = edit_modal(req.params, req.channel, req.id)
+        meta = bot.signer.sign({"verb": modal.verb, **modal.metadata})
+        client.views_open(trigger_id=body["trigger_id"], view=modal_view(modal, meta))
 
-    app.action(ids.matcher(ids.REJECT))(reject)
-    app.action(ids.matcher(ids.EDIT))(edit)
+    _then(bot, actor, {**body, "container": {}}, respond, ask)
+
+
+def unknown(ack: Ack, body: dict) -> None:
+    """A click on something that is not ours (an old message, a crafted payload): acked, logged."""
+    ack()
+    actions = body.get("actions") if isinstance(body.get("actions"), list) else []
+    first = actions[0] if actions and isinstance(actions[0], dict) else {}
+    log.info("ignored an unknown action %r", str(first.get("action_id"))[:80])
+
+
+HANDLERS = {
+    ids.CONFIRM: confirm,
+    ids.CANCEL: cancel,
+    ids.APPROVE: approve,
+    ids.RETRY: retry,
+    ids.STOP: stop,
+    ids.REJECT: reject,
+    ids.EDIT: edit,
+}
+
+
+def register(app: App) -> None:
+    for action, handler in HANDLERS.items():
+        app.action(ids.matcher(action))(handler)
+    app.action(re.compile(r".*"))(unknown)

@@ -8,9 +8,11 @@ from bot.context import Bot
 from bot.home import publish_home
 
 
-def register(app: App, bot: Bot) -> None:
-    def home_opened(event: dict) -> None:
-        if event.get("tab", "home") == "home":
-            publish_home(bot, event["user"])
+def home_opened(event: dict, bot: Bot) -> None:
+    user = event.get("user")
+    if event.get("tab", "home") == "home" and isinstance(user, str):
+        publish_home(bot, user)
 
+
+def register(app: App) -> None:
     app.event("app_home_opened")(home_opened)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from orcoursetrion import config
 from orcoursetrion.config import Settings, load_settings
 from orcoursetrion.errors import ConfigError
 from orcoursetrion.github import GitHub
@@ -62,5 +63,7 @@ def plan_context(
 
 
 def default_context(ctx: Context | None) -> Context:
-    """The context a library call without one runs in: live, settings from the environment."""
-    return ctx if ctx is not None else live_context()
+    """The context a library call without one runs in, as in 0.2.1: live, with the
+    environment's settings and every `orcoursetrion.config.ORC_*` attribute the script
+    assigned, read now (at call time)."""
+    return ctx if ctx is not None else live_context(config.library_settings())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from orcoursetrion import config as _config
 from orcoursetrion.actions.context import default_context
 from orcoursetrion.naming import check_course, check_description, check_members, check_org, check_team, check_term
 from orcoursetrion.naming import repo_name as _repo_name
@@ -28,6 +29,9 @@ from orcoursetrion.operations import (
 GITIGNORE_PATH = ".gitignore"
 GITIGNORE_CONTENTS = "drafts/\n"
 GITIGNORE_MESSAGE = "Automatic .gitignore from Orcoursetrion"
+# 0.2.1's committer, from the configuration at import. The actions themselves read the
+# committer at call time (a script that sets config.ORC_GH_NAME later is honoured).
+COMMITTER = {"email": _config.ORC_GH_EMAIL, "name": _config.ORC_GH_NAME}
 
 __all__ = [
     "create_export_repo",

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from types import FunctionType
 from typing import Any
 
-from sqlalchemy import and_, create_engine, event, func, or_, select, text, update
+from sqlalchemy import and_, create_engine, delete, event, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from orcoursetrion.changes import Change, RepoOwner, StepRecord
+from orcoursetrion.config import default_database_path, default_database_url
 from orcoursetrion.errors import LeaseLost, RequestNotFound
 from orcoursetrion.lifecycle import Status, allowed
 from orcoursetrion.redact import redact
@@ -31,6 +32,7 @@ from orcoursetrion.store.models import (
     RequestStep,
     Run,
     ScheduledTask,
+    SlackDelivery,
     TeamMember,
     Term,
     utcnow,
@@ -51,6 +53,9 @@ class RequestView:
     requester_name: str | None
     params: dict
     plan: list | None
+    notes: list | None
+    confirm_warning: str | None
+    announced: str | None
     summary: str
     desired_at: datetime | None
     channel: str | None
@@ -71,6 +76,7 @@ class RequestView:
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    requester_email: str | None = None
     scheduled_for: datetime | None = None
 
     @property
@@ -163,6 +169,8 @@ class Store:
 
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.url = url
+        if engine is None and url == default_database_url():
+            default_database_path().parent.mkdir(parents=True, exist_ok=True)  # first use of the default store
         self.engine = engine or make_engine(url)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -199,6 +207,9 @@ class Store:
         channel: str | None = None,
         desired_at: datetime | None = None,
         status: Status = Status.DRAFT,
+        notes: list[str] | None = None,
+        confirm_warning: str | None = None,
+        requester_email: str | None = None,
         scheduled_for: datetime | None = None,
     ) -> RequestView:
         with self.session() as s:
@@ -207,8 +218,11 @@ class Store:
                 status=status.value,
                 requester=requester,
                 requester_name=requester_name,
+                requester_email=requester_email,
                 params=params,
                 plan=plan,
+                notes=notes,
+                confirm_warning=confirm_warning,
                 summary=summary[:300],
                 channel=channel,
                 desired_at=desired_at,
@@ -434,6 +448,61 @@ class Store:
                 .order_by(Request.id)
             ).all()
             return [RequestView.of(r) for r in rows]
+
+    def update_draft(self, request_id: int, version: int, **values: Any) -> RequestView | None:
+        """Change a draft's plan in place (same number), only if nobody moved it since `version`."""
+        with self.session() as s:
+            result = s.execute(
+                update(Request)
+                .where(Request.id == request_id, Request.status == Status.DRAFT.value, Request.version == version)
+                .values(version=Request.version + 1, updated_at=self.db_now(s), **values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                return None
+            row = s.get(Request, request_id)
+            s.refresh(row)
+            return RequestView.of(row)
+
+    def claim_announcement(self, request_id: int, key: str) -> bool:
+        """Whether this caller is the one to announce result `key` ("status:attempt"): each
+        result is told once, whichever replica or restart gets here first."""
+        with self.session() as s:
+            result = s.execute(
+                update(Request)
+                .where(Request.id == request_id, or_(Request.announced.is_(None), Request.announced != key))
+                .values(announced=key)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def unannounced(self, since_hours: float = 24.0, limit: int = 200) -> list[RequestView]:
+        """Requests that ended (done, failed, rejected) recently and whose result was not told."""
+        ended = [Status.COMPLETED.value, Status.FAILED.value, Status.REJECTED.value]
+        with self.session() as s:
+            since = self.db_now(s) - timedelta(hours=since_hours)
+            rows = s.scalars(
+                select(Request)
+                .where(Request.status.in_(ended), Request.finished_at >= since)
+                .order_by(Request.id)
+                .limit(limit)
+            ).all()
+            return [RequestView.of(r) for r in rows if r.announced != f"{r.status}:{r.attempts}"]
+
+    def first_delivery(self, key: str, keep: timedelta = timedelta(days=1)) -> bool:
+        """Record a Slack delivery; False when it was seen before (a retry of it)."""
+        with self.session() as s:
+            now = self.db_now(s)
+            if not s.get(SlackDelivery, key):
+                try:
+                    with s.begin_nested():
+                        s.add(SlackDelivery(key=key[:200], seen_at=now))
+                    if int(now.timestamp()) % 50 == 0:  # now and then, forget old deliveries
+                        s.execute(delete(SlackDelivery).where(SlackDelivery.seen_at < now - keep))
+                    return True
+                except IntegrityError:
+                    pass
+            return False
 
     def update_fields(self, request_id: int, **values: Any) -> None:
         """Set non-status fields (message ts, ticket id, plan...) unconditionally."""

@@ -80,15 +80,23 @@ class Run(Base):
 
 class Request(Base):
     __tablename__ = "requests"
-    __table_args__ = (Index("ix_requests_status", "status"), Index("ix_requests_requester", "requester"))
+    __table_args__ = (
+        Index("ix_requests_status", "status"),
+        Index("ix_requests_requester", "requester"),
+        Index("ix_requests_ticket", "ticket_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     type: Mapped[str] = mapped_column(String(20))  # new | rerun | release | team | rollover
     status: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=1)
     requester: Mapped[str] = mapped_column(String(64))
     requester_name: Mapped[str | None] = mapped_column(String(200))
+    requester_email: Mapped[str | None] = mapped_column(String(254))
     params: Mapped[dict] = mapped_column(JSON)
     plan: Mapped[list | None] = mapped_column(JSON)
+    notes: Mapped[list | None] = mapped_column(JSON)  # what the plan said beside its steps
+    confirm_warning: Mapped[str | None] = mapped_column(Text)  # asked again before Confirm
+    announced: Mapped[str | None] = mapped_column(String(60))  # "status:attempt" of the last result told
     summary: Mapped[str] = mapped_column(String(300))
     desired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)  # runs then, not before
@@ -157,6 +165,14 @@ class AuditEvent(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
+class SlackDelivery(Base):
+    """Slack deliveries already handled, so a retried one (X-Slack-Retry-Num) runs once."""
+
+    __tablename__ = "slack_deliveries"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ScheduledTask(Base):
     """Due work kept in the store so that several replicas claim each task once: a
     scheduled request (kind `request`) or the daily reminder (kind `reminder`, one row per
@@ -184,4 +200,29 @@ class ScheduledTask(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ZendeskOutbox(Base):
+    """Ticket work not yet done at Zendesk: one row per operation, done in id order per
+    request, claimed by one worker at a time (the claim expires, so a dead worker's row
+    is picked up again). Done rows are deleted; rows that kept failing are kept `dead`."""
+
+    __tablename__ = "zendesk_outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_at"),
+        Index("ix_outbox_request", "request_id", "id"),
+        {"sqlite_autoincrement": True},  # ids never reused: they order a request's rows and mark its comments
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # open | comment
+    payload: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -298,6 +298,6 @@ def test_dry_run_and_problems_from_the_cli(cli, github, tmp_path: Path):
     old_run(github, {**COURSE, "course.xml": b'<course url_name="a/../../b"/>'})
     code, out, _ = cli("rerun_xml_course", "-c", "8.01r", "-t", "Fall_2030", "-n", "Spring_2031", "--dry-run")
     assert code == 1
-    assert "this cannot run as it is" in out and "'a/../../b', which is not a plain name" in out
+    assert "this cannot run as it is" in out and "`a/../../b`, which is not a plain name" in out
     assert "1. Remove 1 web hook(s) from mitx/" + OLD in out
     assert writes(github) == []

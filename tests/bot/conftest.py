@@ -156,3 +156,13 @@ def wait_status(fake: FakeSlack, runtime: Runtime, request_id: int, status: str,
         timeout=timeout,
         message=f"request #{request_id} never reached {status}",
     )
+
+
+def ask(fake: FakeSlack, text: str, user: str = ALICE, channel: str = CHANNEL, timeout: float = 10.0):
+    """`/orc text` as `user` types it: the ack (at once, empty) and the one private answer
+    that follows it; returns (ack, answer)."""
+    before = len(fake.ephemerals(user=user))
+    ack = fake.command("/orc", text, user=user, channel=channel)
+    assert ack.status == 200 and ack.elapsed < 3.0, ack
+    answer = fake.wait_for(lambda: fake.ephemerals(user=user)[before:] or None, timeout=timeout)[-1]
+    return ack, answer

@@ -44,7 +44,9 @@ def test_confirm_asks_approvers_and_only_approvers_decide(github, slack, bot):
 
     assert set(buttons(approval)) == {"Approve", "Reject"}
     assert f"<@{APPROVER1}>" in approval.text and f"<@{ALICE}>" in text_of(approval)
-    assert "Pending Approval" in text_of(slack.wait_for(lambda: slack.message(CHANNEL, plan.ts)))
+    assert f"<@{APPROVER1}> <@{APPROVER2}>: <@{ALICE}> asks" in approval.blocks[0]["text"]["text"]  # visible mention
+    waiting = slack.wait_for(lambda: "Waiting for approval" in text_of(m := slack.message(CHANNEL, plan.ts)) and m)
+    assert f"by <@{APPROVER1}>, <@{APPROVER2}>" in text_of(waiting)
     assert github.repo("mitx", NEW_REPO) is None
 
     # bob is not an approver (and not even in the approval channel): refused, privately.
@@ -60,8 +62,8 @@ def test_confirm_asks_approvers_and_only_approvers_decide(github, slack, bot):
 
     wait_status(slack, bot, rid, "completed")
     assert github.repo("mitx", NEW_REPO).private
-    decided = slack.wait_for(lambda: "Approved" in text_of(m := slack.message(APPROVALS, approval.ts)) and m)
-    assert buttons(decided) == {} and f"<@{APPROVER1}>" in text_of(decided)
+    decided = slack.wait_for(lambda: "Approved by" in text_of(m := slack.message(APPROVALS, approval.ts)) and m)
+    assert buttons(decided) == {} and f"Approved by <@{APPROVER1}>" in text_of(decided)
     names = [e.name for e in bot.store.events(rid) if e.kind == "transition"]
     assert names == ["created:draft", "pending_approval", "approved", "in_progress", "completed"]
 
@@ -122,12 +124,12 @@ def test_auto_approve_runs_an_approvers_own_request(github, slack, start_bot):
 
 def test_requester_cancels_while_waiting_and_approvers_see_it(github, slack, bot):
     rid, plan, approval = confirmed(slack, bot)
-    message = slack.wait_for(lambda: "Pending Approval" in text_of(m := slack.message(CHANNEL, plan.ts)) and m)
+    message = slack.wait_for(lambda: "Waiting for approval" in text_of(m := slack.message(CHANNEL, plan.ts)) and m)
 
     slack.click(CHANNEL, plan.ts, buttons(message)["Cancel"], ALICE)
 
     wait_status(slack, bot, rid, "cancelled")
     decided = slack.wait_for(lambda: "Cancelled" in text_of(m := slack.message(APPROVALS, approval.ts)) and m)
     assert buttons(decided) == {}
-    slack.wait_for(lambda: "Cancelled" in text_of(slack.message(CHANNEL, plan.ts)))
+    slack.wait_for(lambda: f"Cancelled* by <@{ALICE}>" in text_of(slack.message(CHANNEL, plan.ts)))
     assert github.repo("mitx", NEW_REPO) is None

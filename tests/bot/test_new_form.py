@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from tests.bot.conftest import ALICE, CHANNEL, buttons, plan_message, text_of, wait_status
 from tests.conftest import STAGING
 
@@ -18,41 +16,53 @@ def open_form(slack):
     return form
 
 
-def test_new_form_validates_inline_then_plans_in_the_channel(github, slack, bot):
+def test_new_form_checks_format_inline_and_github_after_the_ack(github, slack, bot):
     form = open_form(slack)
     assert form.callback_id == "orc.form"
     assert {"kind", "course", "term", "title", "members", "desired"} <= form.input_block_ids()
-    assert json.loads(form.private_metadata)["channel"] == CHANNEL
+    assert form.private_metadata and CHANNEL not in form.private_metadata.split(".")[1]  # signed, not just JSON
 
     bad_id = slack.submit_view(form.id, ALICE, {"course": "8.01r/../x", "term": "Spring_2031"})
-    assert bad_id.json()["response_action"] == "errors"
+    assert bad_id.json()["response_action"] == "errors"  # format: inline, before the ack
     assert set(form.errors) == {"course"} and form.is_open
 
     unknown_login = slack.submit_view(
         form.id, ALICE, {"course": "6.002x", "term": "Spring_2031", "members": "alice nosuchperson"}
     )
-    assert unknown_login.json()["response_action"] == "errors"
-    assert set(form.errors) == {"members"} and "nosuchperson" in form.errors["members"]
+    assert unknown_login.json()["response_action"] == "update" and unknown_login.elapsed < 0.5
+    back = slack.wait_for(lambda: "Please fix" in text_of(v := slack.top_view(ALICE)) and v)
+    assert "nosuchperson" in text_of(back) and '"initial_value": "6.002x"' in text_of(back)  # typed values kept
 
-    exists = slack.submit_view(form.id, ALICE, {"course": "8.01r", "term": "Fall_2030", "members": "alice"})
-    assert exists.json()["response_action"] == "errors"
-    assert set(form.errors) == {"course"} and "already exists" in form.errors["course"]
+    exists = slack.submit_view(back.id, ALICE, {"course": "8.01r", "term": "Fall_2030", "members": "alice"})
+    assert exists.json()["response_action"] == "update"
+    again = slack.wait_for(lambda: "already exists on GitHub" in text_of(v := slack.top_view(ALICE)) and v)
+    assert "nosuchperson" not in text_of(again)  # the old problem is gone, the new one shown
     assert github.count("POST") == 0
 
     ok = slack.submit_view(
-        form.id, ALICE, {"course": "6.002x", "term": "Spring_2031", "title": "Circuits", "members": "alice, bob"}
+        back.id,
+        ALICE,
+        {
+            "course": "6.002x",
+            "term": "spring_2031",
+            "title": "Circuits <!here>",
+            "members": "alice, bob",
+            "desired": "2099-01-15",
+        },
     )
-    assert ok.ok and ok.elapsed < 3.0 and not form.is_open
+    assert ok.ok and ok.elapsed < 3.0
 
     rid, plan = plan_message(slack, bot)
+    slack.wait_for(lambda: f"request #{rid} is ready" in text_of(slack.top_view(ALICE)))
     assert plan.channel == CHANNEL
     assert "6.002x" in text_of(plan) and "Spring_2031" in text_of(plan)
+    assert "Title: `Circuits &lt;!here&gt;`" in text_of(plan) and "Needed by 2099-01-15" in text_of(plan)
     slack.click(CHANNEL, plan.ts, buttons(plan)["Confirm"], ALICE)
     wait_status(slack, bot, rid, "completed")
 
     repo = github.repo("mitx", NEW)
-    assert repo.private and repo.description == "Circuits"
-    assert {"alice", "bob"} <= set(github.team("mitx", NEW.lower()).members)
+    assert repo.private and repo.description == "Circuits <!here>"
+    assert set(github.team("mitx", NEW.lower()).members) == {"alice", "bob"}
     assert [h["config"]["url"] for h in repo.hooks] == [STAGING]
 
 

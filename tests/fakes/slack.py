@@ -87,6 +87,42 @@ envelope's ``retry_attempt`` into an ``x-slack-retry-num`` header, ``"0"`` on a 
 delivery.  slack_sdk's builtin client notices a closed connection only when its 3 s
 receive timeout or 10 s ping monitor fires, so closes and refreshes take seconds.
 
+**Fault injection**: a test can make Slack slow or failing and tell those answers from
+the app's own mistakes.  Injected answers go to ``fake.injected`` (:class:`Injected`:
+``(method, error, time)`` with ``.status``, ``.args``, ``.source``), never to ``errors``,
+and the call's ``Call.injected`` points at that record.  Faults are matched when a call
+arrives, before authentication, in the order they were added (first match wins); method
+``"*"`` matches every Web API method:
+
+* ``delay(method, seconds, times=None, *, when=None, apply_first=False)``: answer after
+  ``seconds`` of real time; the handler sleeps without the fake's lock, so other calls go
+  on.  The call takes effect after the sleep, or at once with ``apply_first=True`` (only
+  the answer is late).
+* ``fail(method, error, times=1, *, status=None, headers=None, when=None)``: answer
+  ``{"ok": false, "error": error}`` and change nothing.  HTTP 429 with ``Retry-After: 1``
+  (or ``headers``'s) for ``ratelimited`` (https://docs.slack.dev/apis/web-api/rate-limits:
+  over a limit Slack answers "HTTP 429 Too Many Requests" with a ``Retry-After`` header
+  giving the seconds to wait); HTTP 200 for every other error code,
+  ``fatal_error``/``internal_error``/``service_unavailable`` included: Slack's method
+  references list them as ordinary ``error`` codes of the JSON answer, and slack_sdk's
+  maintainers answer ``fatal_error`` with 200 in their tests (python-slack-sdk #1333:
+  "Slack's Web APIs can return a 200 OK response even when the response is an error").
+  ``status=`` overrides.  ``rate_limit(method, retry_after=1, times=None)`` is a sustained
+  429.
+* ``server_error(method, status=500, times=1, *, when=None)``: what Slack answers when it
+  is down, a 5xx with an HTML page and no JSON (slack-ruby-client #358); slack_sdk's
+  ``ServerErrorRetryHandler`` retries 5xx.
+* channel states: ``archive_channel(id)`` (chat.postMessage / chat.postEphemeral answer
+  ``is_archived``, chat.update ``is_inactive``), ``unarchive_channel(id)``,
+  ``delete_channel(id)`` (``channel_not_found`` everywhere) and
+  ``set_bot_member(id, False, injected=True)`` (the bot kicked mid-run:
+  ``channel_not_found`` in a private channel, ``not_in_channel`` for posting in a public
+  one without ``chat:write.public``).  Without ``injected=True``, and for channels that
+  ``add_channel`` created archived or without the bot, such refusals stay rule
+  violations in ``errors``.
+* ``clear_faults()`` drops pending fail/delay rules; ``call_times(method)`` gives the
+  arrival time of each call (to measure, say, how often the app edits a message).
+
 Beyond the rules, a few helpers: ``advance(seconds)`` moves the fake's clock
 (trigger / response_url expiry, rate-limit windows) without sleeping,
 ``issue_trigger(user)`` mints a trigger_id, ``user_message(...)`` posts as a
@@ -132,6 +168,7 @@ __all__ = [
     "Channel",
     "Ephemeral",
     "FakeSlack",
+    "Injected",
     "Message",
     "ResponsePost",
     "SocketConnection",
@@ -889,7 +926,11 @@ def _normalize_blocks(blocks: list | None) -> list | None:
 # --------------------------------------------------------------------------------------
 class Call(tuple):
     """One Web API call: unpacks as ``(method, args)``; also has ``.ok``, ``.error``,
-    ``.response`` (the JSON answer), ``.http_method`` and ``.time``."""
+    ``.response`` (the JSON answer; ``None`` for a non-JSON :meth:`FakeSlack.server_error`),
+    ``.http_method``, ``.time`` (the fake's clock when the request arrived), ``.status``
+    (the HTTP status answered), ``.delay`` (seconds an injected :meth:`FakeSlack.delay`
+    held it) and ``.injected`` (the :class:`Injected` record if the answer was an injected
+    failure, else ``None``)."""
 
     def __new__(cls, method: str, args: dict):
         return tuple.__new__(cls, (method, args))
@@ -912,6 +953,26 @@ class Violation(tuple):
     method = property(lambda self: self[0])
     error = property(lambda self: self[1])
     detail = property(lambda self: self[2])
+
+
+class Injected(tuple):
+    """A failure the test injected (not a rule violation): unpacks as ``(method, error,
+    time)``; ``error`` is ``None`` for a non-JSON :meth:`FakeSlack.server_error`, ``time`` is
+    the fake's clock when it was answered.  Also has ``.status`` (HTTP status), ``.args``
+    (the call's arguments) and ``.source``: the fault API that caused it (``"fail"``,
+    ``"rate_limit"``, ``"server_error"``, ``"archive_channel"``, ``"delete_channel"`` or
+    ``"set_bot_member"``)."""
+
+    def __new__(cls, method: str, error: str | None, time: float, *, status: int, args: dict, source: str):
+        self = tuple.__new__(cls, (method, error, time))
+        self.status = status
+        self.args = args
+        self.source = source
+        return self
+
+    method = property(lambda self: self[0])
+    error = property(lambda self: self[1])
+    time = property(lambda self: self[2])
 
 
 @dataclass
@@ -1182,7 +1243,15 @@ class AppResponse:
 
 class _ApiError(Exception):
     def __init__(
-        self, error: str, *, messages: list[str] | None = None, status: int = 200, headers=None, extra=None, detail=None
+        self,
+        error: str,
+        *,
+        messages: list[str] | None = None,
+        status: int = 200,
+        headers=None,
+        extra=None,
+        detail=None,
+        injected: str | None = None,
     ):
         super().__init__(error)
         self.error = error
@@ -1191,6 +1260,37 @@ class _ApiError(Exception):
         self.headers = headers or {}
         self.extra = extra or {}
         self.detail = detail
+        # The fault API whose state caused this answer (recorded in ``injected``, not ``errors``).
+        self.injected = injected
+
+
+@dataclass
+class _Fault:
+    """One injected fault: a failed answer (``kind`` "fail"/"rate_limit"/"server_error") or a
+    delay (``kind`` "delay") for the next ``times`` calls (``None``: every call) to ``method``
+    ("*": any method) whose arguments satisfy ``when``."""
+
+    kind: str
+    method: str
+    times: int | None
+    when: Callable[[dict], bool] | None = None
+    error: str | None = None
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    apply_first: bool = False
+
+    def take(self, method: str, args: dict) -> bool:
+        """Does this fault apply to this call?  If so, count it against ``times``."""
+        if self.times is not None and self.times <= 0:
+            return False
+        if self.method not in ("*", method):
+            return False
+        if self.when is not None and not self.when(dict(args)):
+            return False
+        if self.times is not None:
+            self.times -= 1
+        return True
 
 
 @dataclass
@@ -1490,6 +1590,7 @@ class FakeSlack:
         self.ack_deadline = ack_deadline
         self.app_timeout = app_timeout
         self.app_url: str | None = None
+        self._acking: dict[str, threading.Event] = {}  # view id -> set once its submission's ack is applied
         # Socket Mode: the app-level token (xapp-...) that apps.connections.open takes,
         # and the switch that sends payloads over the WebSocket instead of to app_url.
         self.app_token = app_token
@@ -1531,6 +1632,13 @@ class FakeSlack:
         self._socket_turn = 0
         self._socket_changed = threading.Condition(self._lock)
         self._socket_timers: list[threading.Timer] = []
+        # Fault injection (see "Fault injection" in the module docstring).
+        self.injected: list[Injected] = []
+        self._faults: list[_Fault] = []  # failed answers, first match wins
+        self._delays: list[_Fault] = []  # delays, first match wins
+        self._deleted_channels: dict[str, Channel] = {}
+        self._fault_states: dict[str, set[str]] = {}  # channel id -> {"archived", "not_member"}
+        self._stopped = threading.Event()  # wakes delayed handlers when the fake stops
 
         self._add_user_locked(
             bot_user_id,
@@ -1546,6 +1654,7 @@ class FakeSlack:
     def start(self) -> FakeSlack:
         if self._server is not None:
             return self
+        self._stopped.clear()
         self._server = _Server((self._host, self._port), _Handler)
         self._server.fake = self
         self._thread = threading.Thread(
@@ -1557,6 +1666,7 @@ class FakeSlack:
     def stop(self) -> None:
         if self._server is None:
             return
+        self._stopped.set()
         for timer in self._socket_timers:
             timer.cancel()
         for conn in list(self.sockets):
@@ -1698,9 +1808,162 @@ class FakeSlack:
             self._messages.setdefault(channel_id, [])
             return ch
 
-    def set_bot_member(self, channel_id: str, member: bool = True) -> None:
+    def set_bot_member(self, channel_id: str, member: bool = True, *, injected: bool = False) -> None:
+        """Add the bot to a channel or take it out.  Out of a channel, posting there is
+        refused as Slack refuses it: ``channel_not_found`` in a private channel (Slack hides
+        private channels from non-members, chat.update included), ``not_in_channel`` in a
+        public one without the ``chat:write.public`` scope (chat.postMessage and
+        chat.postEphemeral).  Those refusals are rule violations (``errors``) unless
+        ``injected=True`` (the test kicks the bot mid-run): then they go to ``injected``."""
         with self._lock:
             self.channels[channel_id].bot_member = member
+            states = self._fault_states.setdefault(channel_id, set())
+            if member or not injected:
+                states.discard("not_member")
+            else:
+                states.add("not_member")
+
+    # ------------------------------------------------------------------ fault injection
+    def archive_channel(self, channel_id: str) -> None:
+        """Archive a channel as a member would in Slack.  From now on chat.postMessage and
+        chat.postEphemeral answer ``is_archived`` ("Channel has been archived") and
+        chat.update answers ``is_inactive`` ("The message cannot be edited within a frozen,
+        archived or deleted channel"), HTTP 200; those answers are recorded in ``injected``
+        (not ``errors``).  Reading (conversations.history, .info) still works, with
+        ``is_archived: true``.  :meth:`unarchive_channel` undoes it."""
+        with self._lock:
+            ch = self.channels[channel_id]
+            if ch.is_im:
+                raise ValueError(f"{channel_id} is a DM; Slack cannot archive DMs")
+            ch.is_archived = True
+            self._fault_states.setdefault(channel_id, set()).add("archived")
+
+    def unarchive_channel(self, channel_id: str) -> None:
+        with self._lock:
+            self.channels[channel_id].is_archived = False
+            self._fault_states.setdefault(channel_id, set()).discard("archived")
+
+    def delete_channel(self, channel_id: str) -> None:
+        """Delete a channel as a workspace admin would: every Web API method given its id
+        (or name) answers ``channel_not_found`` from now on, HTTP 200, recorded in
+        ``injected`` (not ``errors``).  The fake keeps its messages for inspection
+        (``fake.messages(channel_id)``)."""
+        with self._lock:
+            ch = self.channels.pop(channel_id)
+            if ch.is_im:
+                self.channels[channel_id] = ch
+                raise ValueError(f"{channel_id} is a DM; Slack cannot delete DMs")
+            self._deleted_channels[channel_id] = ch
+
+    def delay(
+        self,
+        method: str,
+        seconds: float,
+        times: int | None = None,
+        *,
+        when: Callable[[dict], bool] | None = None,
+        apply_first: bool = False,
+    ) -> None:
+        """Answer the next ``times`` Web API calls to ``method`` (``"*"``: any method; ``None``
+        times: every call from now on) after ``seconds`` of real time.  The handler thread
+        sleeps without holding the fake's lock, so other calls (and other delayed calls)
+        proceed meanwhile.  By default the call takes effect after the sleep (a slow Slack);
+        with ``apply_first=True`` it takes effect at once and only the answer is late (the
+        app may time out and retry something Slack already did).  ``when(args)`` narrows it
+        to calls whose arguments (``Call.args``) satisfy it.  The first matching delay
+        applies; the call's ``.time`` is still when it arrived, ``.delay`` the seconds."""
+        if seconds < 0:
+            raise ValueError("seconds must be >= 0")
+        self._check_times(times)
+        with self._lock:
+            self._delays.append(
+                _Fault("delay", method, times, when=when, seconds=float(seconds), apply_first=apply_first)
+            )
+
+    def fail(
+        self,
+        method: str,
+        error: str,
+        times: int | None = 1,
+        *,
+        status: int | None = None,
+        headers: dict | None = None,
+        when: Callable[[dict], bool] | None = None,
+    ) -> None:
+        """Answer the next ``times`` calls to ``method`` (``"*"``: any method; ``None``: every
+        call from now on) whose arguments satisfy ``when`` (if given) with
+        ``{"ok": false, "error": error}`` and change nothing.  The HTTP status is Slack's
+        for that error: 429 with ``Retry-After: 1`` (``headers`` may set another) for
+        ``ratelimited``, else 200.  Slack's method references list ``fatal_error``,
+        ``internal_error``, ``service_unavailable`` and ``request_timeout`` as ordinary
+        ``error`` codes of the JSON answer, like ``channel_not_found``, and slack_sdk's
+        maintainers answer ``fatal_error`` with 200 in their own tests; Slack's real 5xx
+        answers carry no JSON (:meth:`server_error`).  ``status`` overrides it (e.g.
+        ``status=503`` for a JSON error behind a 5xx).  Each such answer is recorded in
+        ``injected``, never in ``errors``; injected faults are checked before
+        authentication, in the order they were added (first match wins)."""
+        self._add_failure("fail", method, error, times, status=status, headers=headers, when=when)
+
+    def _add_failure(self, kind, method, error, times, *, status=None, headers=None, when=None) -> None:
+        if not error or not isinstance(error, str):
+            raise ValueError("error must be a Slack error code such as 'ratelimited'")
+        self._check_times(times)
+        hdrs = {"Retry-After": "1"} if error == "ratelimited" else {}
+        for k, v in (headers or {}).items():
+            for old in [o for o in hdrs if o.lower() == k.lower()]:
+                del hdrs[old]
+            hdrs[k] = str(v)
+        if status is None:
+            status = 429 if error == "ratelimited" else 200
+        with self._lock:
+            self._faults.append(_Fault(kind, method, times, when=when, error=error, status=status, headers=hdrs))
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int | None = None) -> None:
+        """Sustained rate limiting: the next ``times`` calls to ``method`` (``None``: every
+        call until :meth:`clear_faults`) answer HTTP 429, ``Retry-After: retry_after``,
+        ``{"ok": false, "error": "ratelimited"}``.  Recorded in ``injected``."""
+        self._add_failure("rate_limit", method, "ratelimited", times, headers={"Retry-After": str(int(retry_after))})
+
+    def server_error(
+        self, method: str, status: int = 500, times: int | None = 1, *, when: Callable[[dict], bool] | None = None
+    ) -> None:
+        """Slack's answer when its servers are down: HTTP ``status`` (500, 502, 503, ...) with
+        an HTML "Server Error | Slack" page instead of JSON, for the next ``times`` calls to
+        ``method``; nothing changes.  slack_sdk raises SlackApiError ("Received a response
+        in a non-JSON format") and its ServerErrorRetryHandler retries it.  Recorded in
+        ``injected`` with ``error=None``."""
+        if status < 500:
+            raise ValueError("a server error has a 5xx status")
+        self._check_times(times)
+        with self._lock:
+            self._faults.append(_Fault("server_error", method, times, when=when, status=status))
+
+    def clear_faults(self) -> None:
+        """Forget every pending :meth:`fail`, :meth:`rate_limit`, :meth:`server_error` and
+        :meth:`delay`.  Channel states (archived, deleted, bot removed) stay as they are, and
+        ``injected`` keeps its history."""
+        with self._lock:
+            self._faults.clear()
+            self._delays.clear()
+
+    @staticmethod
+    def _check_times(times: int | None) -> None:
+        if times is not None and (not isinstance(times, int) or times < 1):
+            raise ValueError("times must be a positive int or None (every call)")
+
+    @staticmethod
+    def _take(rules: list[_Fault], method: str, args: dict) -> _Fault | None:
+        for rule in rules:
+            if rule.take(method, args):
+                return rule
+        return None
+
+    def _record_injected(self, method: str, error: str | None, status: int, args: dict, source: str) -> Injected:
+        rec = Injected(method, error, self.now(), status=status, args=args, source=source)
+        with self._lock:
+            self.injected.append(rec)
+        log.info("FakeSlack injected %s: %s (HTTP %s, %s)", method, error, status, source)
+        return rec
 
     def add_member(self, channel_id: str, user_id: str) -> None:
         with self._lock:
@@ -1816,6 +2079,12 @@ class FakeSlack:
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
+    def call_times(self, method: str) -> list[float]:
+        """When each call to ``method`` reached the fake (its clock, in arrival order),
+        injected failures included; e.g. the gaps between an app's chat.update edits."""
+        with self._lock:
+            return [c.time for c in self.calls if c.method == method]
+
     def assert_no_errors(self) -> None:
         with self._lock:
             if self.errors:
@@ -1828,6 +2097,9 @@ class FakeSlack:
             lines += [f"  {e.method}: {e.error} {_short(e.detail)}" for e in self.errors[-last:]]
             lines.append(f"warnings ({len(self.warnings)}):")
             lines += [f"  {w.method}: {w.error} {_short(w.detail)}" for w in self.warnings[-5:]]
+            if self.injected:
+                lines.append(f"injected failures ({len(self.injected)}):")
+                lines += [f"  {i.method}: {i.error} HTTP {i.status} ({i.source})" for i in self.injected[-5:]]
             lines.append(f"last web API calls ({len(self.calls)} total):")
             for c in self.calls[-last:]:
                 status = "ok" if getattr(c, "ok", None) else f"error={getattr(c, 'error', None)}"
@@ -1930,10 +2202,33 @@ class FakeSlack:
         call = Call(method, args)
         call.http_method = verb
         call.time = self.now()
+        call.delay = 0.0
+        call.injected = None
+        delay = fault = None
+        self._await_submission_ack(method, args)
         with self._lock:
+            # Faults are matched when the request arrives, so "the next N calls" is in arrival order.
             self.calls.append(call)
+            if result is None:
+                delay = self._take(self._delays, method, args)
+                fault = self._take(self._faults, method, args)
+        if delay is not None:
+            call.delay = delay.seconds
+            # Sleep without the lock: other calls go on meanwhile.
+            if not delay.apply_first and self._stopped.wait(delay.seconds):
+                return  # the fake stopped: no answer
+        content_type, raw = "application/json; charset=utf-8", None
+        with self._lock:
             if result is not None:
                 self._violation(method, result["error"], "unparseable request body")
+            elif fault is not None:
+                status, headers = fault.status, dict(fault.headers)
+                if fault.kind == "server_error":
+                    content_type = "text/html; charset=utf-8"
+                    raw = _server_error_page(status)
+                else:
+                    result = {"ok": False, "error": fault.error}
+                call.injected = self._record_injected(method, fault.error, status, args, fault.kind)
             else:
                 try:
                     result = self._api(method, token, args, token_in_header=in_header)
@@ -1943,13 +2238,24 @@ class FakeSlack:
                     if e.messages:
                         result["response_metadata"] = {"messages": e.messages}
                     status, headers = e.status, e.headers
-                    self._violation(method, e.error, e.detail or e.messages or _short(args))
-            call.ok = bool(result.get("ok"))
-            call.error = result.get("error")
+                    if e.injected:
+                        call.injected = self._record_injected(method, e.error, status, args, e.injected)
+                    else:
+                        self._violation(method, e.error, e.detail or e.messages or _short(args))
+            call.ok = bool(result and result.get("ok"))
+            call.error = result.get("error") if result else None
             call.response = result
-        scopes = self.app_token_scopes if token and token == self.app_token else self.scopes
-        headers = {**headers, "X-OAuth-Scopes": ",".join(sorted(scopes))}
-        h.send(status, json.dumps(result).encode(), "application/json; charset=utf-8", headers)
+            call.status = status
+        if delay is not None and delay.apply_first and self._stopped.wait(delay.seconds):
+            return
+        if raw is None:
+            scopes = self.app_token_scopes if token and token == self.app_token else self.scopes
+            headers = {**headers, "X-OAuth-Scopes": ",".join(sorted(scopes))}
+            raw = json.dumps(result).encode()
+        try:
+            h.send(status, raw, content_type, headers)
+        except OSError as e:  # the client gave up (e.g. its timeout fired during a delay)
+            log.debug("FakeSlack could not answer %s: %r", method, e)
 
     # ------------------------------------------------------------------ Web API
     def _api(self, method: str, token: str | None, args: dict, *, token_in_header: bool = True) -> dict:
@@ -2037,18 +2343,28 @@ class FakeSlack:
         for ch in self.channels.values():
             if ch.name == name and not ch.is_im:
                 return ch
+        for ch in self._deleted_channels.values():
+            if channel == ch.id or name == ch.name:
+                raise _ApiError("channel_not_found", detail=f"{ch.id} was deleted", injected="delete_channel")
         raise _ApiError("channel_not_found", detail=f"channel={channel!r}")
 
     def _check_can_post(self, ch: Channel) -> None:
+        states = self._fault_states.get(ch.id, ())
         if ch.is_archived:
-            raise _ApiError("is_archived", detail=ch.id)
+            raise _ApiError("is_archived", detail=ch.id, injected="archive_channel" if "archived" in states else None)
+        self._check_bot_member(ch, public_needs_scope=True)
+
+    def _check_bot_member(self, ch: Channel, *, public_needs_scope: bool) -> None:
         if ch.bot_member or ch.is_im:
             return
+        injected = "set_bot_member" if "not_member" in self._fault_states.get(ch.id, ()) else None
         if ch.is_private:
             # Slack hides private channels the bot isn't in.
-            raise _ApiError("channel_not_found", detail=f"{ch.id} is private and the bot is not a member")
-        if "chat:write.public" not in self.scopes:
-            raise _ApiError("not_in_channel", detail=f"bot is not a member of {ch.id}")
+            raise _ApiError(
+                "channel_not_found", detail=f"{ch.id} is private and the bot is not a member", injected=injected
+            )
+        if public_needs_scope and "chat:write.public" not in self.scopes:
+            raise _ApiError("not_in_channel", detail=f"bot is not a member of {ch.id}", injected=injected)
 
     def _check_can_read(self, ch: Channel) -> None:
         if ch.is_im:
@@ -2194,6 +2510,13 @@ class FakeSlack:
 
     def _m_chat_update(self, args: dict) -> dict:
         ch = self._resolve_channel(args.get("channel"))
+        if ch.is_archived:
+            # chat.update's error for archived channels is is_inactive, not is_archived.
+            injected = "archive_channel" if "archived" in self._fault_states.get(ch.id, ()) else None
+            raise _ApiError("is_inactive", detail=f"{ch.id} is archived", injected=injected)
+        # A private channel the bot left is invisible to it; in a public one it may still
+        # edit its own messages (chat.update documents no not_in_channel).
+        self._check_bot_member(ch, public_needs_scope=False)
         ts = args.get("ts")
         msg = self._index.get((ch.id, str(ts)))
         if msg is None or msg.deleted:
@@ -3174,6 +3497,17 @@ class FakeSlack:
         d["state"] = {"values": values}
         return d
 
+    def _await_submission_ack(self, method: str, args: dict) -> None:
+        """An app can only call views.update/views.push on a submitted view after it sent its
+        ack; Slack has applied that ack's response_action by then. Here the ack is applied by
+        the client side's thread, so hold such a call until it is (at most the ack deadline)."""
+        if method not in ("views.update", "views.push"):
+            return
+        with self._lock:
+            pending = self._acking.get(str(args.get("view_id") or ""))
+        if pending is not None:
+            pending.wait(self.ack_deadline + 1.0)
+
     def submit_view(
         self, view_id: str, user: str | None = None, values: dict | None = None, *, enforce_required: bool = True
     ) -> AppResponse:
@@ -3210,10 +3544,16 @@ class FakeSlack:
                 "enterprise": None,
             }
             view.submissions.append(copy.deepcopy(state))
-        resp = self._send_interaction("view_submission", payload, trigger_id, None)
-        resp.view = view
-        if resp.ok and resp.signed_ok:
-            self._apply_view_submission_ack(resp, view)
+            acking = self._acking[view.id] = threading.Event()
+        try:
+            resp = self._send_interaction("view_submission", payload, trigger_id, None)
+            resp.view = view
+            if resp.ok and resp.signed_ok:
+                self._apply_view_submission_ack(resp, view)
+        finally:
+            with self._lock:
+                self._acking.pop(view.id, None)
+            acking.set()
         return resp
 
     def _build_submission_state(self, view: View, values: dict, enforce_required: bool) -> dict:
@@ -3854,6 +4194,16 @@ class _Missing:
 
 
 _MISSING = _Missing()
+
+
+def _server_error_page(status: int) -> bytes:
+    """The HTML page Slack's front end answers with when the API is down (no JSON)."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n  <head>\n    <meta charset="utf-8">\n'
+        f"    <title>Server Error | Slack</title>\n"
+        '    <meta name="author" content="Slack">\n  </head>\n'
+        f"  <body><!-- HTTP {status} --></body>\n</html>\n"
+    ).encode()
 
 
 def _short(value: Any, n: int = 300) -> str:

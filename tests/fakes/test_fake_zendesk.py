@@ -621,3 +621,14 @@ def test_trigger_body_through_webhook_request_verifies_end_to_end(zd, client, ca
     assert zendesk_signature_ok(
         "secret-1", headers["X-Zendesk-Webhook-Signature-Timestamp"], body, headers["X-Zendesk-Webhook-Signature"]
     )
+
+
+def test_idempotency_key_on_create_answers_the_first_result_again(zd):
+    body = {"ticket": {"subject": "s", "comment": {"body": "b"}, "external_id": "orc-1"}}
+    first = raw(zd, "POST", "/tickets.json", json=body, headers={"Idempotency-Key": "k-1"})
+    again = raw(zd, "POST", "/tickets.json", json=body, headers={"Idempotency-Key": "k-1"})
+    other = raw(zd, "POST", "/tickets.json", json=body, headers={"Idempotency-Key": "k-2"})
+    assert first.status_code == again.status_code == 201
+    assert first.headers["x-idempotency-lookup"] == "miss" and again.headers["x-idempotency-lookup"] == "hit"
+    assert again.json()["ticket"]["id"] == first.json()["ticket"]["id"] != other.json()["ticket"]["id"]
+    assert len(zd.tickets()) == 2

@@ -100,6 +100,12 @@ Comments, Users, Search, Rate limits, Introduction/Security-and-auth; developer.
   ``status:``/``status<``/``status>``, ``priority:``, ``ticket_type:``, ``subject:``,
   ``requester:``, ``-`` negation, quotes and bare words; results carry ``result_type``.
   Zendesk's search index lags behind writes — ``search_delay`` (seconds) reproduces that.
+* ``POST /tickets`` with an ``Idempotency-Key`` header: a key seen in the last two hours gets
+  the first answer again (``x-idempotency-lookup: hit``) and creates nothing; a new key is
+  processed (``miss``).  The key is checked when the request is applied, so a request held by
+  ``hang`` and released after its retry went through finds the retry's answer.  (Zendesk API
+  introduction, "Idempotency"; what Zendesk answers for a reused key with another body is not
+  modelled.)
 * Unknown ids answer ``404 {"error": "RecordNotFound", "description": "Not found"}``.
 * ``429`` carries ``Retry-After`` (seconds) and ``X-Rate-Limit``/``X-Rate-Limit-Remaining``,
   which every answer carries; its body is ``text/plain`` "Number of allowed API requests per
@@ -156,6 +162,7 @@ __all__ = [
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 PRIORITIES = ("urgent", "high", "normal", "low")
 TICKET_TYPES = ("problem", "incident", "question", "task")
+IDEMPOTENCY_SECONDS = 2 * 3600  # how long Zendesk keeps an Idempotency-Key's answer
 RATE_LIMIT_BODY = "Number of allowed API requests per minute exceeded"
 AUTH_ERROR = {"error": "Couldn't authenticate you"}
 NOT_FOUND = {"error": "RecordNotFound", "description": "Not found"}
@@ -505,6 +512,7 @@ class FakeZendesk:
         self._gates: list[tuple[str, re.Pattern, Gate]] = []
         self._minute_start: float | None = None
         self._minute_used = 0
+        self._idempotent: dict[str, tuple[float, int, Any, dict[str, str]]] = {}  # key -> (at, answer)
         self.agent = self.add_user(email, agent_name, role="admin")
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -1347,6 +1355,18 @@ class FakeZendesk:
         return value
 
     def _h_create_ticket(self, req: _Req) -> tuple:
+        key = req.headers.get("Idempotency-Key")
+        if key:
+            seen = self._idempotent.get(key)
+            if seen is not None and self.clock() - seen[0] < IDEMPOTENCY_SECONDS:
+                return seen[1], seen[2], {**seen[3], "x-idempotency-lookup": "hit"}
+        status, data, headers = self._create_ticket(req)
+        if key:
+            self._idempotent[key] = (self.clock(), status, data, headers)
+            headers = {**headers, "x-idempotency-lookup": "miss"}
+        return status, data, headers
+
+    def _create_ticket(self, req: _Req) -> tuple:
         body = req.json().get("ticket")
         if not isinstance(body, dict):
             raise _ApiError(400, {"error": "InvalidRequest", "description": "ticket parameter is missing"})

@@ -1,7 +1,7 @@
 """scheduling: a request's scheduled time; task claims that expire, per-day keys, outcomes
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0006
 Create Date: 2026-12-08 10:00:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
