@@ -22,6 +22,7 @@ from tests.bot.conftest import (
     COURSE,
     OLD_REPO,
     TERM,
+    ask,
     bot_messages,
     buttons,
     plan_message,
@@ -103,12 +104,12 @@ def test_a_scheduled_release_is_approved_now_runs_at_its_time_and_is_announced(g
     assert "Runs 2" in text_of(approval)
     slack.click(APPROVALS, approval.ts, buttons(approval)["Approve"], APPROVER1)
     wait_status(slack, bot, rid, "scheduled", timeout=WAIT)  # approved at scheduling time, not at the due time
-    waited(slack, lambda: "Scheduled (approved by" in text_of(slack.message(CHANNEL, plan.ts)))
+    waited(slack, lambda: "*Scheduled* (approved by" in text_of(slack.message(CHANNEL, plan.ts)))
     assert buttons(slack.message(CHANNEL, plan.ts)) == {"Cancel": f"orc.cancel:{rid}"}
     assert "live" not in github.branches("mitx", OLD_REPO)
 
-    listed = slack.command("/orc", "schedule list", user=ALICE, channel=CHANNEL)
-    assert f"*#{rid}*" in text_of(listed.ephemeral) and "09:00 EDT" in text_of(listed.ephemeral)
+    listed = text_of(ask(slack, "schedule list", timeout=WAIT)[1])
+    assert f"*#{rid}*" in listed and "09:00 EDT" in listed
     slack.open_home(ALICE)
     waited(slack, lambda: "*Scheduled*" in text_of(slack.home(ALICE)) and f"#{rid}" in text_of(slack.home(ALICE)))
 
@@ -121,9 +122,7 @@ def test_a_scheduled_release_is_approved_now_runs_at_its_time_and_is_announced(g
     bot.scheduler.tick()
     bot.workflow.wait_idle(10)
     assert len(announcements(slack, plan.ts)) == 1 and f"request #{rid}" in announcements(slack, plan.ts)[0].text
-    assert "Nothing is scheduled" in text_of(
-        slack.command("/orc", "schedule list", user=ALICE, channel=CHANNEL).ephemeral
-    )
+    assert "Nothing is scheduled" in text_of(ask(slack, "schedule list", timeout=WAIT)[1])
 
 
 @pytest.mark.parametrize(
@@ -136,8 +135,8 @@ def test_a_scheduled_release_is_approved_now_runs_at_its_time_and_is_announced(g
 )
 def test_times_that_cannot_be_scheduled_are_answered_at_once(github, slack, start, when, problem):
     bot = start()
-    ack = slack.command("/orc", f"schedule release {COURSE} {TERM} {when}".strip(), user=ALICE, channel=CHANNEL)
-    assert ack.status == 200 and problem in text_of(ack.ephemeral)
+    _, answer = ask(slack, f"schedule release {COURSE} {TERM} {when}".strip(), timeout=WAIT)
+    assert problem in text_of(answer)
     assert bot.store.list_requests() == [] and github.count() == 0
 
 
@@ -147,16 +146,16 @@ def test_only_the_requester_or_an_approver_cancels_and_a_cancelled_task_never_ru
     rid, plan = plan_message(slack, bot)
     slack.click(CHANNEL, plan.ts, buttons(plan)["Confirm"], ALICE)
     wait_status(slack, bot, rid, "pending_approval", timeout=WAIT)
-    slack.command("/orc", f"approve {rid}", user=APPROVER1, channel=CHANNEL)
-    again = slack.command("/orc", f"approve {rid}", user=APPROVER1, channel=CHANNEL)  # schedules it once
-    assert "already Scheduled" in text_of(again.ephemeral)
+    ask(slack, f"approve {rid}", user=APPROVER1, timeout=WAIT)
+    _, again = ask(slack, f"approve {rid}", user=APPROVER1, timeout=WAIT)  # schedules it once
+    assert "already Scheduled" in text_of(again)
     wait_status(slack, bot, rid, "scheduled", timeout=WAIT)
     assert len(bot.store.tasks(request_id=rid)) == 1
 
-    refused = slack.command("/orc", f"schedule cancel {rid}", user=BOB, channel=CHANNEL)
-    assert "Only the requester or an approver can cancel" in text_of(refused.ephemeral)
-    done = slack.command("/orc", f"schedule cancel {rid}", user=ALICE, channel=CHANNEL)
-    assert f"Cancelled request #{rid}" in text_of(done.ephemeral)
+    _, refused = ask(slack, f"schedule cancel {rid}", user=BOB, timeout=WAIT)
+    assert "Only the requester or an approver can cancel" in text_of(refused)
+    _, done = ask(slack, f"schedule cancel {rid}", timeout=WAIT)
+    assert f"Cancelled request #{rid}" in text_of(done)
     waited(slack, lambda: "Cancelled" in text_of(slack.message(CHANNEL, plan.ts)))
 
     clock.set(DUE + timedelta(minutes=5))
@@ -246,8 +245,9 @@ def test_changing_a_scheduled_reruns_term_keeps_its_time(github, slack, start):
     form = waited(slack, lambda: slack.top_view(ALICE))
     assert slack.submit_view(form.id, ALICE, {"new_term": "Summer_2031"}).ok
 
-    new = waited(slack, lambda: (r := bot.store.list_requests(limit=1)[0]).id != rid and r.message_ts == plan.ts and r)
-    assert new.params["new_term"] == "Summer_2031" and new.scheduled_for == DUE
+    new = waited(slack, lambda: (r := bot.store.get(rid)).params["new_term"] == "Summer_2031" and r)
+    assert new.params["schedule"]["at"] == DUE.isoformat() and new.scheduled_for == DUE  # replanned, same time
+    waited(slack, lambda: "Summer_2031" in text_of(slack.message(CHANNEL, plan.ts)))
     slack.click(CHANNEL, plan.ts, buttons(slack.message(CHANNEL, plan.ts))["Confirm"], ALICE)
-    wait_status(slack, bot, new.id, "scheduled", timeout=WAIT)
+    wait_status(slack, bot, rid, "scheduled", timeout=WAIT)
     assert github.repo("mitx", "content-mit-801r-Summer_2031") is None
