@@ -130,6 +130,7 @@ class GitHub:
         )
         self._login: str | None = None
         self.stop: threading.Event | None = None  # set by a stopping runner: waits end at once
+        self.on_wait: Callable[[float, str], None] | None = None  # told when a call waits (limits, retries)
 
     def close(self) -> None:
         self._gh.close()
@@ -162,6 +163,7 @@ class GitHub:
                     if limited > MAX_RATE_LIMIT_WAITS:
                         raise GitHubRateLimited(_message(exc)) from None
                     log.warning("GitHub rate limit (%s); pausing %.0f s", exc.status, delay)
+                    self._waiting(delay, "GitHub asked us to wait (rate limit)")
                     self.pacer.pause(delay, "GitHub asked us to wait")
                     continue
                 if exc.status == 401:
@@ -190,7 +192,15 @@ class GitHub:
     def _backoff(self, attempt: int, why: str) -> None:
         delay = min(30.0, 0.5 * (2 ** (attempt - 1))) * (0.5 + random.random() / 2)
         log.info("GitHub transient error (%s); retry %d in %.1f s", why, attempt, delay)
+        self._waiting(delay, f"GitHub answered with an error ({why}); retry {attempt} of {self.max_retries}")
         self.pacer.sleep(delay, "GitHub answered with an error; retrying", self.stop)
+
+    def _waiting(self, seconds: float, reason: str) -> None:
+        if self.on_wait is not None:
+            try:
+                self.on_wait(seconds, reason)
+            except Exception:
+                log.debug("on_wait listener failed", exc_info=True)
 
     def _request(
         self,

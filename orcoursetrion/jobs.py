@@ -55,8 +55,11 @@ class JobType:
         if self.run is not None:
             return self.run(run)
         ctx = run.context()
-        result = outcome(self.act(run.request.params, ctx), ctx)
-        if self.record is not None:
+        message = self.act(run.request.params, ctx)
+        if not ctx.live:  # no GitHub to change: the outcome is what it would have done
+            message = f"Dry run, nothing changed on GitHub (ORC_GH_OAUTH2_TOKEN is not set): {message}"
+        result = outcome(message, ctx)
+        if self.record is not None and ctx.live:
             self.record(run.store, run.request.params, ctx, run.request.id)
         return result
 

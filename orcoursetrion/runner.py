@@ -136,6 +136,8 @@ class JobRun:
             self.lease.stop,
         )
         ctx.on_start = self._on_start
+        if ctx.world.gh is not None:
+            ctx.world.gh.on_wait = lambda seconds, reason: self.emit("waiting", reason, seconds=seconds)
         self._contexts.append(ctx)
         return ctx
 

@@ -95,8 +95,9 @@ def test_the_shell_runs_its_scheduler_while_open(github, sqlite_url):
     try:
         feed.write(f"/orc schedule release 8.01r Fall_2030 studio {YEAR}-07-10 09:00\ny\n")
         feed.flush()
-        wait_for(lambda: "is scheduled for" in out.getvalue())
-        assert f"Request #1 is scheduled for {YEAR}-07-10 09:00 EDT (America/New_York)." in out.getvalue()
+        wait_for(lambda: "Scheduled" in out.getvalue())
+        assert f"Request #1: 📅 Scheduled — runs {YEAR}-07-10 09:00 EDT (America/New_York)." in out.getvalue()
+        assert "<!date" not in out.getvalue() and "@date" not in out.getvalue()
         clock.set(due + timedelta(seconds=1))  # the shell's own scheduler finds it due
         wait_for(lambda: "Done: 8.01r Fall_2030 moved to production" in out.getvalue())
     finally:

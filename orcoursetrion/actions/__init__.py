@@ -8,6 +8,7 @@ plan context (`plan_context`) the looks are the whole story: the dry run."""
 from orcoursetrion.actions.context import (
     Context,
     default_context,
+    dry_context,
     github_client,
     live_context,
     plan_context,
@@ -54,6 +55,7 @@ __all__ = [
     "create_xml_repo",
     "default_context",
     "detect_kind",
+    "dry_context",
     "github_client",
     "live_context",
     "move_to_production",

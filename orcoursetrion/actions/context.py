@@ -62,6 +62,19 @@ def plan_context(
     return Context(settings, world, False, journal or MemoryJournal())
 
 
+def dry_context(
+    settings: Settings,
+    journal: Journal | None = None,
+    on_step: StepListener | None = None,
+    pacer: Pacer | None = None,
+    scope: str = "",
+    stop: threading.Event | None = None,
+) -> Context:
+    """A run with no GitHub to change (no token): the request walks its whole flow, and its
+    outcome is the plan it would have carried out."""
+    return Context(settings, World(settings, None), False, MemoryJournal(), scope, on_step)
+
+
 def default_context(ctx: Context | None) -> Context:
     """The context a library call without one runs in, as in 0.2.1: live, with the
     environment's settings and every `orcoursetrion.config.ORC_*` attribute the script
