@@ -26,7 +26,7 @@ from slack_sdk.models.views import View
 
 from bot import ids
 from commands.base import Field, OpenModal, Reply
-from commands.describe import ICONS, facts, heading, links, mention, status_line, when
+from commands.describe import ICONS, facts, heading, links, mention, schedule_line, status_line, when
 from orcoursetrion.lifecycle import RequestType, Status
 from orcoursetrion.naming import shown
 from orcoursetrion.store import ItemView, RequestView
@@ -117,7 +117,7 @@ def _buttons(req: RequestView) -> list:
             out.append(button("Change term/team", ids.EDIT, rid))
         out.append(button("Cancel", ids.CANCEL, rid))
         return out
-    if state in (Status.PENDING_APPROVAL, Status.APPROVED):
+    if state in (Status.PENDING_APPROVAL, Status.SCHEDULED, Status.APPROVED):
         return [button("Cancel", ids.CANCEL, rid)]
     if state == Status.FAILED:
         return [button("Retry", ids.RETRY, rid, "primary"), button("Cancel", ids.CANCEL, rid)]
@@ -161,7 +161,8 @@ def request_message(
     plan = list(req.plan or [])
     if plan and items is None:
         marks = None if req.state == Status.DRAFT else _step_marks(req, progress)
-        title = "*Plan*" if req.state in (Status.DRAFT, Status.PENDING_APPROVAL, Status.APPROVED) else "*Steps*"
+        waiting = (Status.DRAFT, Status.PENDING_APPROVAL, Status.SCHEDULED, Status.APPROVED)
+        title = "*Plan*" if req.state in waiting else "*Steps*"
         blocks.append(
             mrkdwn(f"{title}\n" + bullets(plan, SECTION_MAX - 10, more=f" (see /orc status {req.id})", marks=marks))
         )
@@ -341,8 +342,10 @@ def home_view(
     pending: list[RequestView] | None,
     tz: str | None,
     ticket: Callable[[RequestView], str | None] | None = None,
+    upcoming: list[RequestView] | None = None,
 ) -> dict:
-    """`ticket`: a request's Zendesk link, shown after it when there is one."""
+    """`ticket`: a request's Zendesk link, shown after it when there is one; `upcoming`: the
+    scheduled requests to list."""
 
     def link(req: RequestView) -> str:
         url = ticket(req) if ticket else None
@@ -358,6 +361,10 @@ def home_view(
         blocks.append(context("None yet. Try `/orc new` or `/orc rerun 8.01r Fall_2030`."))
     for req in mine[:10]:
         blocks.append(mrkdwn(f"{status_line(req)}{link(req)}\n_{when(req.updated_at, tz)}_"))
+    if upcoming:
+        lines = [schedule_line(r, tz, requester=r.requester != user) for r in upcoming]
+        blocks.append(DividerBlock().to_dict())
+        blocks.append(mrkdwn("*Scheduled*\n" + bullets(lines, SECTION_MAX - 12, more=" (see /orc schedule list)")))
     if pending is not None:
         blocks.append(DividerBlock().to_dict())
         blocks.append(mrkdwn(f"*Waiting for approval* ({len(pending)})"))

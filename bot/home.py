@@ -18,6 +18,7 @@ def publish_home(bot: Bot, user_id: str) -> None:
         if bot.services.is_approver(user_id)
         else None
     )
+    upcoming = store.scheduled_requests(requester=None if pending is not None else user_id, limit=10)
     tz = bot.users.get(user_id).tz
     link = partial(ticket_link, bot.services.settings)
-    bot.client.views_publish(user_id=user_id, view=home_view(user_id, mine, pending, tz, link))
+    bot.client.views_publish(user_id=user_id, view=home_view(user_id, mine, pending, tz, link, upcoming))

@@ -80,7 +80,7 @@ class SlackNotifier:
                 due.progress.update(event.data)
             if kind == "pending_approval":
                 due.approval_post = True
-            if kind in ("approved", "rejected", "cancelled", "started", "completed", "failed"):
+            if kind in ("approved", "scheduled", "rejected", "cancelled", "started", "completed", "failed"):
                 due.approval_refresh = True
             if kind in FINAL_EVENTS:
                 due.announce = True

@@ -11,10 +11,12 @@ from slack_bolt import App
 
 from bot.app import create_app
 from bot.context import Bot
+from bot.reminders import SlackNotices
 from bot.server import make_wsgi, serve
 from commands.base import Services
 from orcoursetrion.config import Settings
 from orcoursetrion.edx import Edx
+from orcoursetrion.scheduler import Clock, Scheduler
 from orcoursetrion.store import Store, open_store
 from orcoursetrion.workflow import Workflow
 from orcoursetrion.zendesk import ZendeskSync, attach
@@ -32,6 +34,7 @@ class Runtime:
     bot: Bot
     wsgi: object
     zendesk: ZendeskSync | None = None
+    scheduler: Scheduler | None = None
     server: object | None = None
     socket_handler: object | None = None
     _thread: threading.Thread | None = None
@@ -41,11 +44,14 @@ class Runtime:
         return self.server.effective_port
 
     def start(self, port: int | None = None, host: str = "0.0.0.0") -> Runtime:
-        """Resume unfinished requests and queued ticket work, then serve HTTP in a background thread."""
+        """Resume unfinished requests and queued ticket work, start the scheduler, then serve
+        HTTP in a background thread."""
         self.bot.notifier.catch_up()
         self.workflow.start_background()
         if self.zendesk is not None:
             self.zendesk.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
         if self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -74,6 +80,8 @@ class Runtime:
             self._stop_http()
         if self.socket_handler is not None:
             self.socket_handler.close()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
         self.bot.shutdown()
         self.workflow.shutdown(grace=self.settings.shutdown_grace)  # the bus hands its last events over
         self.bot.notifier.stop()  # and what they made due is told before the store closes
@@ -95,7 +103,8 @@ class Runtime:
         self.server.task_dispatcher.shutdown(timeout=timeout)
 
 
-def build(settings: Settings) -> Runtime:
+def build(settings: Settings, clock: Clock | None = None) -> Runtime:
+    """The service; `clock` replaces the scheduler's (the database's) clock in tests."""
     store = open_store(settings.database_url)
     workflow = Workflow(settings, store)
     edx = Edx(settings.edx_api_url, settings.edx_api_token) if settings.edx_api_url else None
@@ -103,4 +112,5 @@ def build(settings: Settings) -> Runtime:
     app, bot = create_app(services)
     zendesk = attach(workflow, settings, names=lambda user: bot.users.get(user).name, start=False)
     wsgi = make_wsgi(services, app, zendesk.health if zendesk else None)
-    return Runtime(settings, store, workflow, services, app, bot, wsgi, zendesk)
+    scheduler = Scheduler(settings, store, workflow, SlackNotices(services, bot.client), clock=clock)
+    return Runtime(settings, store, workflow, services, app, bot, wsgi, zendesk, scheduler)

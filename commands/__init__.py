@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from commands import decide, help, list, new, release, rerun, rollover, status, team
+from commands import decide, help, list, new, release, rerun, rollover, schedule, status, team
 from commands.base import Draft, FieldErrors, Invocation, OpenModal, Reply, Services, Verb
 from commands.text import UsageError, shown, split
 from orcoursetrion.errors import OrcError, user_message
@@ -20,6 +20,7 @@ REGISTRY: dict[str, Verb] = {
         status.VERB,
         list.VERB,
         rollover.VERB,
+        schedule.VERB,
         *decide.VERBS,
     ]
 }

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from orcoursetrion import times
 from orcoursetrion.lifecycle import RequestType, Status
 from orcoursetrion.naming import shown
 from orcoursetrion.store import ItemView, RequestView
@@ -14,6 +15,7 @@ from orcoursetrion.store import ItemView, RequestView
 ICONS = {
     Status.DRAFT: ":memo:",
     Status.PENDING_APPROVAL: ":hourglass_flowing_sand:",
+    Status.SCHEDULED: ":calendar:",
     Status.APPROVED: ":white_check_mark:",
     Status.IN_PROGRESS: ":gear:",
     Status.COMPLETED: ":tada:",
@@ -55,6 +57,12 @@ def heading(
     if state == Status.PENDING_APPROVAL:
         who = ", ".join(mention(a) for a in approvers[:10]) or "an approver"
         return f"{icon} *Waiting for approval* by {who}"
+    if state == Status.SCHEDULED:
+        by = f" (approved by {mention(req.decided_by)})" if req.decided_by and req.decided_by != req.requester else ""
+        return (
+            f"{icon} *Scheduled*{by} — runs {scheduled_time(req, tz)}. "
+            "The plan is checked again then; *Cancel* stops it before."
+        )
     if state == Status.APPROVED:
         if req.decided_by:
             return f"{icon} *Approved* by {mention(req.decided_by)} — starting…"
@@ -96,6 +104,8 @@ def facts(req: RequestView, tz: str | None = None) -> list[str]:
         out.append(f"Title: {shown(title, 200)}")
     if req.desired_at:
         out.append(f"Needed by {req.desired_at:%Y-%m-%d}")
+    if req.scheduled_for:
+        out.append(f"Runs {scheduled_time(req, tz)}")
     return out
 
 
@@ -120,6 +130,20 @@ def detail(
     if ticket:
         lines.append(f"Zendesk ticket: <{ticket}|#{req.ticket_id}>")
     return "\n".join(lines)
+
+
+def scheduled_time(req: RequestView, tz: str | None = None) -> str:
+    """When a scheduled request runs: the Slack date token (each reader's own zone) and the
+    time in the zone it was scheduled in."""
+    return times.shown(req.scheduled_for, (req.params.get("schedule") or {}).get("tz") or tz)
+
+
+def schedule_line(req: RequestView, tz: str | None = None, requester: bool = False) -> str:
+    """One scheduled request in a list: what, when, where it stands (and who asked)."""
+    who = f" — {mention(req.requester)}" if requester else ""
+    return (
+        f"{ICONS[req.state]} *#{req.id}* {shown(req.summary, 150)} — {scheduled_time(req, tz)} · {req.state.label}{who}"
+    )
 
 
 def listing(requests: list[RequestView], empty: str) -> str:

@@ -11,8 +11,9 @@ from orcoursetrion import actions
 from orcoursetrion.actions import STUDIO, XML
 from orcoursetrion.errors import OrcError, ValidationError, preflight_error, problems_of
 from orcoursetrion.jobtypes import JOB_TYPES, describe
-from orcoursetrion.lifecycle import RequestType
+from orcoursetrion.lifecycle import RequestType, scheduled_for
 from orcoursetrion.naming import check_course, check_term, term_order
+from orcoursetrion.times import local_text, shown
 
 WRITES_PER_RERUN = 9  # hooks off, repo, push, deploy team, team, members, team grant, hook, default branch
 
@@ -69,6 +70,12 @@ def propose(draft: Draft, services: Services) -> Proposal:
     if draft.type == RequestType.RERUN and params.get("kind") == XML and params.get("members") is None:
         notes.append("Team members are carried over from the current run.")
     notes.extend(n for n in ctx.notes if n not in notes)
+    if params.get("schedule"):
+        when = _schedule_note(params["schedule"], services)
+        if isinstance(when, OrcError):
+            problems.append(when)
+        else:
+            notes.insert(0, when)
     summary = _summary(draft.type, params)
     warning = _backwards(params, services.settings.terms) if draft.type == RequestType.RERUN else None
     return Proposal(draft.type, params, summary, [c.text for c in ctx.changes], notes, problems, warning)
@@ -80,6 +87,17 @@ def _backwards(params: dict, seasons) -> str | None:
     if old is None or new is None or new > old:
         return None
     return f"{params['new_term']} is not after {params['term']}: confirm only if a rerun into that term is intended."
+
+
+def _schedule_note(schedule: dict, services: Services) -> str | OrcError:
+    """What the plan says about when it runs, or the problem if that time has passed."""
+    at, tz = scheduled_for({"schedule": schedule}), schedule.get("tz")
+    if at <= services.store.now():
+        return ValidationError("at", f"{local_text(at, tz)} has passed; schedule it for a later time.")
+    return (
+        f"Runs {shown(at, tz)}, not now. Approval, where needed, happens before then; "
+        "the plan is checked again when it runs."
+    )
 
 
 def _summary(type: str, params: dict) -> str:

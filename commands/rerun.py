@@ -24,6 +24,7 @@ def edit_modal(params: dict, channel: str | None, request_id: int | None = None)
             "term": params["term"],
             "kind": params.get("kind"),
             "replaces": request_id,
+            "schedule": params.get("schedule"),
         },
         intro=f"Rerun *{params['course']}* from *{params['term']}*.",
         fields=[
@@ -74,6 +75,8 @@ def submit(values: dict, metadata: dict, inv: Invocation, services: Services) ->
         errors["members"] = str(exc)
     if errors:
         raise FieldErrors(errors)
+    if metadata.get("schedule"):  # a scheduled rerun's changed plan keeps its time
+        params["schedule"] = metadata["schedule"]
     return Draft(RequestType.RERUN, params)
 
 

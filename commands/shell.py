@@ -15,6 +15,9 @@ from commands.terminal import render
 from orcoursetrion.config import Settings
 from orcoursetrion.errors import OrcError, user_message
 from orcoursetrion.lifecycle import Status
+from orcoursetrion.scheduler import Clock, Scheduler
+from orcoursetrion.store import RequestView
+from orcoursetrion.times import plain_dates
 from orcoursetrion.workflow import Event, Workflow
 from orcoursetrion.zendesk import attach
 
@@ -39,7 +42,7 @@ class Shell:
 
     # -- i/o -------------------------------------------------------------------------------------
     def say(self, text: str = "") -> None:
-        self.out.write(render(text, colour=self.colour) + "\n")
+        self.out.write(render(plain_dates(text), colour=self.colour) + "\n")
         self.out.flush()
 
     def ask(self, prompt: str) -> str | None:
@@ -73,7 +76,7 @@ class Shell:
             d = event.data
             now = f" — {d['current']}" if d.get("current") else ""
             self.say(f"  [{d['done'] + len(d['failed'])}/{d['total']}]{now}")
-        elif event.kind in ("completed", "failed", "rejected", "cancelled", "pending_approval"):
+        elif event.kind in ("completed", "failed", "rejected", "cancelled", "pending_approval", "scheduled"):
             self.say(f"Request #{req.id}: {heading(req, approvers=self.services.settings.approvers)}")
             if event.kind == "completed":
                 for link in (req.result or {}).get("links") or []:
@@ -199,8 +202,36 @@ class Shell:
             self.say("This cannot run until the problems above are fixed; nothing was recorded.")
 
 
-def run(settings: Settings, user: str | None = None, inp: TextIO | None = None, out: TextIO | None = None) -> int:
-    """Start the shell on an embedded store (DATABASE_URL, the user data directory by default)."""
+class ShellNotices:
+    """The scheduler's reminders and notes, printed at the prompt."""
+
+    def __init__(self, shell: Shell) -> None:
+        self.shell = shell
+
+    def approvals_waiting(self, requests: list[RequestView], note: str | None) -> None:
+        self.shell.say(f"Reminder: {len(requests)} request(s) wait for approval" + (f" ({note})" if note else ":"))
+        for req in requests:
+            self.shell.say(f"  #{req.id} {req.summary} — {req.requester}: `/orc approve {req.id}`")
+
+    def failures_waiting(self, requester: str, requests: list[RequestView], note: str | None) -> None:
+        self.shell.say(f"Reminder for {requester}: {len(requests)} failed request(s) not retried:")
+        for req in requests:
+            self.shell.say(f"  #{req.id} {req.summary}: {req.error} — `/orc retry {req.id}`")
+
+    def ran_late(self, request: RequestView, text: str) -> None:
+        self.shell.say(f"Request #{request.id}: {text}")
+
+
+def run(
+    settings: Settings,
+    user: str | None = None,
+    inp: TextIO | None = None,
+    out: TextIO | None = None,
+    clock: Clock | None = None,
+) -> int:
+    """Start the shell on an embedded store (DATABASE_URL, the user data directory by default),
+    with the scheduler running scheduled requests and reminders while it is open (when GitHub
+    is configured: a dry run must never stand in for a scheduled release)."""
     from orcoursetrion.actions import dry_context
     from orcoursetrion.store import open_store
 
@@ -209,9 +240,14 @@ def run(settings: Settings, user: str | None = None, inp: TextIO | None = None, 
     tickets = attach(workflow, settings)
     workflow.start_background()
     user = user or (settings.approvers[0] if settings.approvers else SHELL_USER)
+    shell = Shell(Services(settings, store, workflow), user, inp or sys.stdin, out or sys.stdout)
+    scheduler = Scheduler(settings, store, workflow, ShellNotices(shell), clock=clock)
+    if not settings.dry_run_only:  # without a GitHub token a due request would only be a dry run
+        scheduler.start()
     try:
-        return Shell(Services(settings, store, workflow), user, inp or sys.stdin, out or sys.stdout).run()
+        return shell.run()
     finally:
+        scheduler.shutdown()
         workflow.shutdown(grace=settings.shutdown_grace)
         if tickets is not None:
             tickets.drain(timeout=10, give_up_on_error=True)

@@ -21,6 +21,9 @@ EMOJI = {
     ":double_vertical_bar:": "⏸",
     ":raising_hand:": "🙋",
     ":sparkles:": "✨",
+    ":calendar:": "📅",
+    ":bell:": "🔔",
+    ":clock3:": "🕒",
 }
 _ANGLE = re.compile(r"<([^<>\s|]+)(?:\|([^<>]*))?>")
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")

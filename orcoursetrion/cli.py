@@ -236,7 +236,13 @@ def add_shell(subparsers) -> None:
     shell.set_defaults(func=run_shell)
 
 
-FAMILIES: list[Callable[[object], None]] = [add_original_actions, add_rollover, add_db, add_shell]
+def add_schedule(subparsers) -> None:
+    from orcoursetrion.schedule_cli import add_parser
+
+    add_parser(subparsers)
+
+
+FAMILIES: list[Callable[[object], None]] = [add_original_actions, add_rollover, add_db, add_shell, add_schedule]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -121,6 +121,9 @@ class Settings:
     workers: int = 4
     lease_seconds: int = 60
     shutdown_grace: int = 10
+    schedule_max_late_hours: int = 24
+    remind_at: str = "09:00"
+    remind_after_hours: int = 24
 
     zendesk_subdomain: str | None = None
     zendesk_email: str | None = None
@@ -192,6 +195,9 @@ _KEYS: dict[str, tuple[str, str]] = {
     "ORC_WORKERS": ("workers", "posint"),
     "ORC_LEASE_SECONDS": ("lease_seconds", "posint"),
     "ORC_SHUTDOWN_GRACE": ("shutdown_grace", "posint"),
+    "ORC_SCHEDULE_MAX_LATE_HOURS": ("schedule_max_late_hours", "posint"),
+    "ORC_REMIND_AT": ("remind_at", "clock"),
+    "ORC_REMIND_AFTER_HOURS": ("remind_after_hours", "posint"),
     "ZENDESK_SUBDOMAIN": ("zendesk_subdomain", "name"),
     "ZENDESK_EMAIL": ("zendesk_email", "email"),
     "ZENDESK_API_TOKEN": ("zendesk_api_token", "str"),
@@ -264,6 +270,11 @@ def _parse(kind: str, key: str, raw: str):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("must be an IANA time zone name (like America/New_York)") from None
         return value
+    if kind == "clock":
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})", value)
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            raise ValueError("must be a time of day as HH:MM (24-hour clock, like 09:00)")
+        return f"{int(match[1]):02d}:{match[2]}"
     if kind == "level":
         if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 class Event:
     """Something listeners may tell people about.
 
-    kinds: created, pending_approval, approved, rejected, cancelled, started, resumed,
+    kinds: created, pending_approval, scheduled, approved, rejected, cancelled, started, resumed,
     step_started, step, progress, waiting, stopping, completed, failed; ticket (its Zendesk
     ticket was opened, `text` the link)."""
 

@@ -4,6 +4,13 @@
       |                      |                          |                  |  \\
       +--cancel--> cancelled <+--reject--> rejected      |             completed failed
                                                         +-----retry--------------+
+
+A request with a scheduled time (`scheduled_for`) waits in `scheduled` once confirmed (and
+approved, where approval is needed) and becomes `approved` when the scheduler finds it due:
+
+    draft / pending_approval --confirm / approve--> scheduled --due--> approved
+                                                        |  \\--missed--> failed
+                                                        +--cancel--> cancelled
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from orcoursetrion.errors import LeaseLost, NotAuthorized, RequestStateError, ShuttingDown
 from orcoursetrion.events import Event, EventBus
+from orcoursetrion.times import local_text
 
 if TYPE_CHECKING:
     from orcoursetrion.config import Settings
@@ -35,6 +43,7 @@ class RequestType(StrEnum):
 class Status(StrEnum):
     DRAFT = "draft"
     PENDING_APPROVAL = "pending_approval"
+    SCHEDULED = "scheduled"
     APPROVED = "approved"
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
@@ -54,6 +63,7 @@ class Status(StrEnum):
 LABELS = {
     Status.DRAFT: "Awaiting confirmation",
     Status.PENDING_APPROVAL: "Pending Approval",
+    Status.SCHEDULED: "Scheduled",
     Status.APPROVED: "Approved",
     Status.IN_PROGRESS: "In Progress",
     Status.COMPLETED: "Completed",
@@ -63,8 +73,9 @@ LABELS = {
 }
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.DRAFT: frozenset({Status.PENDING_APPROVAL, Status.APPROVED, Status.CANCELLED}),
-    Status.PENDING_APPROVAL: frozenset({Status.APPROVED, Status.REJECTED, Status.CANCELLED}),
+    Status.DRAFT: frozenset({Status.PENDING_APPROVAL, Status.SCHEDULED, Status.APPROVED, Status.CANCELLED}),
+    Status.PENDING_APPROVAL: frozenset({Status.SCHEDULED, Status.APPROVED, Status.REJECTED, Status.CANCELLED}),
+    Status.SCHEDULED: frozenset({Status.APPROVED, Status.CANCELLED, Status.FAILED}),
     Status.APPROVED: frozenset({Status.IN_PROGRESS, Status.CANCELLED}),
     Status.IN_PROGRESS: frozenset({Status.COMPLETED, Status.FAILED}),
     Status.FAILED: frozenset({Status.APPROVED, Status.CANCELLED}),
@@ -145,6 +156,7 @@ class Lifecycle:
             requester_name=requester_name,
             channel=channel,
             desired_at=_desired(params.get("desired")),
+            scheduled_for=scheduled_for(params),
             notes=notes,
             confirm_warning=confirm_warning,
             requester_email=requester_email,
@@ -159,12 +171,18 @@ class Lifecycle:
         self._owner_or_approver(req, actor, "confirm")
         if req.state != Status.DRAFT:
             raise self._moved(req_id, "confirm")
+        if req.scheduled_for is not None and req.scheduled_for <= self.store.now():
+            raise RequestStateError(
+                f"Request #{req_id} was to run at {self._when(req)}, which has passed; schedule it again."
+            )
         if self.needs_approval(req):
             moved = self.store.transition(req_id, Status.DRAFT, Status.PENDING_APPROVAL, actor, "confirmed")
             if moved is None:
                 raise self._moved(req_id, "confirm")
             self.emit("pending_approval", moved, actor)
             return moved
+        if req.scheduled_for is not None:
+            return self._into_schedule(req, Status.DRAFT, actor, "confirmed", "confirm")
         moved = self.store.transition(req_id, Status.DRAFT, Status.APPROVED, actor, "confirmed; no approval needed")
         if moved is None:
             raise self._moved(req_id, "confirm")
@@ -181,11 +199,14 @@ class Lifecycle:
         return req
 
     def approve(self, req_id: int, actor: str, *, authorized: bool = False) -> RequestView:
-        """Pending -> Approved, then run. `authorized`: the caller has already established
-        that `actor` may decide (a signed Zendesk webhook call; see docs/zendesk.md)."""
+        """Pending -> Approved, then run (or Scheduled, to run at its time). `authorized`: the
+        caller has already established that `actor` may decide (a signed Zendesk webhook call;
+        see docs/zendesk.md)."""
         req = self.store.get(req_id)
         if not authorized:
             self._approver(req, actor, "approve")
+        if req.scheduled_for is not None:
+            return self._into_schedule(req, Status.PENDING_APPROVAL, actor, "approved", "approve", decided_by=actor)
         moved = self.store.transition(
             req_id, Status.PENDING_APPROVAL, Status.APPROVED, actor, "approved", decided_by=actor
         )
@@ -212,12 +233,26 @@ class Lifecycle:
     def cancel(self, req_id: int, actor: str) -> RequestView:
         req = self.store.get(req_id)
         self._owner_or_approver(req, actor, "cancel")
+        return self._cancel(req_id, actor, CANCELLABLE)
+
+    def cancel_scheduled(self, req_id: int, actor: str, direct: bool = False) -> RequestView:
+        """`/orc schedule cancel`: cancel a scheduled request and its task before it runs.
+        `direct` is the command line's operator, like `approve_direct`."""
+        req = self.store.get(req_id)
+        if not direct:
+            self._owner_or_approver(req, actor, "cancel")
+        if req.scheduled_for is None:
+            raise RequestStateError(f"Request #{req_id} is not scheduled; `/orc cancel {req_id}` cancels a request.")
+        return self._cancel(req_id, actor, (Status.DRAFT, Status.PENDING_APPROVAL, Status.SCHEDULED))
+
+    def _cancel(self, req_id: int, actor: str, expected: tuple[Status, ...]) -> RequestView:
         moved = self.store.transition(
             req_id,
-            (Status.DRAFT, Status.PENDING_APPROVAL, Status.APPROVED, Status.FAILED),
+            expected,
             Status.CANCELLED,
             actor,
             "cancelled",
+            also=self.store.cancel_tasks_of(req_id),
             lease_owner=None,
             decided_by=actor,
         )
@@ -318,6 +353,70 @@ class Lifecycle:
         if moved is None:
             raise self._moved(req_id, "approve")
         return moved
+
+    # -- scheduled requests ------------------------------------------------------------------------
+    def _when(self, req: RequestView) -> str:
+        return local_text(req.scheduled_for, (req.params.get("schedule") or {}).get("tz"))
+
+    def _into_schedule(self, req: RequestView, src: Status, actor: str, what: str, verb: str, **values) -> RequestView:
+        """Confirmed (or approved): wait for the scheduled time, with the due task created in
+        the same transaction, so a scheduled request always has exactly one task."""
+        task = self.store.add_task_in(
+            "request",
+            req.scheduled_for,
+            request_id=req.id,
+            timezone=(req.params.get("schedule") or {}).get("tz"),
+            created_by=actor,
+        )
+        moved = self.store.transition(
+            req.id, src, Status.SCHEDULED, actor, f"{what}; runs at {self._when(req)}", also=task, **values
+        )
+        if moved is None:
+            raise self._moved(req.id, verb)
+        self.emit("scheduled", moved, actor)
+        return moved
+
+    def schedule_direct(self, req_id: int, actor: str, why: str) -> RequestView:
+        """Draft -> Scheduled without the approval step (operators at the command line)."""
+        return self._into_schedule(self.store.get(req_id), Status.DRAFT, actor, why, "schedule", decided_by=actor)
+
+    def run_scheduled(self, req_id: int, actor: str, note: str | None = None) -> RequestView | None:
+        """The scheduled time came: Scheduled -> Approved, then run, the same path as a
+        confirmed request (so its preflight checks the plan again). None when it is no
+        longer scheduled (cancelled, or already moved by another replica)."""
+        moved = self.store.transition(
+            req_id, Status.SCHEDULED, Status.APPROVED, actor, note or "scheduled time: starting"
+        )
+        if moved is None:
+            return None
+        if note:
+            self.store.audit(req_id, actor, "note", "ran_late", note)
+        self.emit("approved", moved, actor, note, scheduled=True)
+        self._start(req_id)
+        return moved
+
+    def miss(self, req_id: int, actor: str, message: str) -> RequestView | None:
+        """Too late to run: Scheduled -> Failed with the reason; nothing was changed, and
+        Retry runs it now. None when it is no longer scheduled."""
+        step = "scheduled start (nothing was changed)"
+        moved = self.store.transition(
+            req_id, Status.SCHEDULED, Status.FAILED, actor, message, error=message, error_step=step
+        )
+        if moved is not None:
+            self.emit("failed", moved, actor, message, step=step, missed=True)
+        return moved
+
+
+CANCELLABLE = (Status.DRAFT, Status.PENDING_APPROVAL, Status.SCHEDULED, Status.APPROVED, Status.FAILED)
+
+
+def scheduled_for(params: dict) -> datetime | None:
+    """When a scheduled request runs (the schedule verb's `params["schedule"]["at"]`, UTC)."""
+    at = (params.get("schedule") or {}).get("at")
+    if not at:
+        return None
+    moment = datetime.fromisoformat(at)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _desired(day: str | None) -> datetime | None:

@@ -14,6 +14,7 @@ from orcoursetrion.lifecycle import RequestType
 from orcoursetrion.naming import repo_name
 from orcoursetrion.redact import redact, redact_url
 from orcoursetrion.store import ItemView, RequestView, RunView
+from orcoursetrion.times import local_text
 
 TAG = "orcoursetrion"
 APPROVE_TAG, REJECT_TAG = "orc_approve", "orc_reject"
@@ -125,7 +126,12 @@ def event_notes(
             else "."
         )
         return [Note(f"Confirmed by {who(actor, names)}. Waiting for an approver.\n{how}", public=False)]
+    if kind == "scheduled":
+        at = local_text(req.scheduled_for, (req.params.get("schedule") or {}).get("tz"))
+        return [Note(f"Scheduled by {who(actor, names)} for {at}; the plan is checked again when it starts.")]
     if kind == "approved":
+        if data.get("scheduled"):
+            return [Note("Its scheduled time came; the work starts now." + (f" {text}" if text else ""))]
         if data.get("retry"):
             return [Note(f"Retry requested by {who(actor, names)}; the finished steps are skipped.", public=False)]
         if data.get("auto"):

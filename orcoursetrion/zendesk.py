@@ -68,7 +68,7 @@ EXTERNAL_ID = re.compile(r"^orc-request-([0-9]{1,12})$")
 RETRY_AFTER = "X-Orc-Retry-After"  # where the adapter moves a 429's Retry-After, out of zenpy's sight
 # Events that say something in the ticket; the first of them opens it (a CLI request starts
 # without confirmation, so "started" may be the first).
-TICKETED = ("pending_approval", "approved", "started", "resumed", "stopping", "failed", "completed")
+TICKETED = ("pending_approval", "scheduled", "approved", "started", "resumed", "stopping", "failed", "completed")
 CLOSING = ("rejected", "cancelled")
 ADOPT_SKEW = timedelta(hours=1)  # clock difference tolerated between Zendesk and the store
 

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from orcoursetrion.errors import ConfigError
-from orcoursetrion.store.db import EventView, ItemView, RequestView, RunView, Store
+from orcoursetrion.store.db import EventView, ItemView, RequestView, RunView, Store, TaskView
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -20,6 +20,7 @@ __all__ = [
     "RequestView",
     "RunView",
     "Store",
+    "TaskView",
     "alembic_config",
     "head_revision",
     "open_store",

@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from types import FunctionType
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, or_, select, text, update
+from sqlalchemy import and_, create_engine, delete, event, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +31,7 @@ from orcoursetrion.store.models import (
     RequestItem,
     RequestStep,
     Run,
+    ScheduledTask,
     SlackDelivery,
     TeamMember,
     Term,
@@ -74,6 +77,7 @@ class RequestView:
     started_at: datetime | None
     finished_at: datetime | None
     requester_email: str | None = None
+    scheduled_for: datetime | None = None
 
     @property
     def state(self) -> Status:
@@ -106,6 +110,32 @@ class ItemView:
     status: str
     repo_url: str | None
     error: str | None
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A detached snapshot of a scheduled task row."""
+
+    id: int
+    kind: str
+    key: str | None
+    request_id: int | None
+    payload: dict | None
+    due_at: datetime
+    timezone: str | None
+    status: str
+    claimed_by: str | None
+    claimed_at: datetime | None
+    claim_expires_at: datetime | None
+    attempts: int
+    finished_at: datetime | None
+    note: str | None
+    created_by: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: ScheduledTask) -> TaskView:
+        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -180,6 +210,7 @@ class Store:
         notes: list[str] | None = None,
         confirm_warning: str | None = None,
         requester_email: str | None = None,
+        scheduled_for: datetime | None = None,
     ) -> RequestView:
         with self.session() as s:
             row = Request(
@@ -195,6 +226,7 @@ class Store:
                 summary=summary[:300],
                 channel=channel,
                 desired_at=desired_at,
+                scheduled_for=scheduled_for,
             )
             s.add(row)
             s.flush()
@@ -227,6 +259,11 @@ class Store:
             return utcnow()
         value = s.execute(text("SELECT timezone('utc', now())")).scalar_one()
         return value.replace(tzinfo=UTC)
+
+    def now(self) -> datetime:
+        """The database's clock, read in its own transaction."""
+        with self.session() as s:
+            return self.db_now(s)
 
     def transition(
         self,
@@ -778,3 +815,160 @@ class Store:
             )
 
         return reset
+
+    # -- scheduled tasks --------------------------------------------------------------------------------
+    @staticmethod
+    def add_task_in(
+        kind: str,
+        due_at: datetime,
+        request_id: int | None = None,
+        timezone: str | None = None,
+        created_by: str | None = None,
+        key: str | None = None,
+        payload: dict | None = None,
+    ) -> Callable[[Session], None]:
+        """For a transition's transaction: the task that makes a request due at `due_at`."""
+
+        def add(s: Session) -> None:
+            s.add(
+                ScheduledTask(
+                    kind=kind,
+                    key=key,
+                    request_id=request_id,
+                    payload=payload,
+                    due_at=due_at,
+                    timezone=timezone,
+                    status="scheduled",
+                    created_by=created_by,
+                )
+            )
+
+        return add
+
+    def ensure_task(self, kind: str, key: str, due_at: datetime, timezone: str | None = None) -> bool:
+        """Create the task called `key` unless it exists (every replica may try; the unique
+        key lets one row in, by one INSERT … ON CONFLICT DO NOTHING). True when this call
+        created it."""
+        insert = sqlite_insert if self.is_sqlite else postgresql_insert
+        with self.session() as s:
+            done = s.execute(
+                insert(ScheduledTask)
+                .values(
+                    kind=kind,
+                    key=key,
+                    due_at=due_at,
+                    timezone=timezone,
+                    status="scheduled",
+                    attempts=0,
+                    created_by="scheduler",
+                    created_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(ScheduledTask.id)
+            )
+            return done.first() is not None
+
+    @staticmethod
+    def cancel_tasks_of(request_id: int) -> Callable[[Session], None]:
+        """For a transition's transaction: the request's waiting tasks will not run."""
+
+        def cancel(s: Session) -> None:
+            s.execute(
+                update(ScheduledTask)
+                .where(ScheduledTask.request_id == request_id, ScheduledTask.status.in_(("scheduled", "claimed")))
+                .values(status="cancelled", finished_at=utcnow(), note="cancelled with its request")
+                .execution_options(synchronize_session=False)
+            )
+
+        return cancel
+
+    def claim_tasks(
+        self, owner: str, lease_seconds: int, limit: int = 20, now: datetime | None = None
+    ) -> list[TaskView]:
+        """Claim up to `limit` due tasks: scheduled ones whose time came, and claimed ones
+        whose claim expired (their replica died). On PostgreSQL the rows are picked
+        `FOR UPDATE SKIP LOCKED` and then updated in the same transaction, so replicas
+        claiming at once take different rows; on SQLite one UPDATE picks and claims them
+        (SQLite runs one writer at a time, and a read before the write could not be
+        upgraded). `attempts` goes up with each claim."""
+        with self.session() as s:
+            now = now or self.db_now(s)
+            due = or_(
+                and_(ScheduledTask.status == "scheduled", ScheduledTask.due_at <= now),
+                and_(ScheduledTask.status == "claimed", ScheduledTask.claim_expires_at < now),
+            )
+            pick = select(ScheduledTask.id).where(due).order_by(ScheduledTask.due_at, ScheduledTask.id).limit(limit)
+            if self.is_sqlite:
+                chosen = pick.scalar_subquery()
+            else:  # lock the picked rows first; the locks are held until this transaction ends
+                chosen = s.scalars(pick.with_for_update(skip_locked=True)).all()
+                if not chosen:
+                    return []
+            ids = s.scalars(
+                update(ScheduledTask)
+                .where(ScheduledTask.id.in_(chosen), due)
+                .values(
+                    status="claimed",
+                    claimed_by=owner,
+                    claimed_at=now,
+                    claim_expires_at=now + timedelta(seconds=lease_seconds),
+                    attempts=ScheduledTask.attempts + 1,
+                )
+                .returning(ScheduledTask.id)
+                .execution_options(synchronize_session=False)
+            ).all()
+            if not ids:
+                return []
+            rows = s.scalars(select(ScheduledTask).where(ScheduledTask.id.in_(ids)).order_by(ScheduledTask.due_at))
+            return [TaskView.of(r) for r in rows]
+
+    def finish_task(
+        self, task: TaskView, owner: str, status: str, note: str | None = None, now: datetime | None = None
+    ) -> bool:
+        """Record a claimed task's outcome, fenced by (owner, attempt): False when its claim
+        expired and another replica took it over."""
+        with self.session() as s:
+            now = now or self.db_now(s)
+            done = s.execute(
+                update(ScheduledTask)
+                .where(
+                    ScheduledTask.id == task.id,
+                    ScheduledTask.status == "claimed",
+                    ScheduledTask.claimed_by == owner,
+                    ScheduledTask.attempts == task.attempts,
+                )
+                .values(status=status, finished_at=now, note=redact(note)[:2000] if note else None)
+                .execution_options(synchronize_session=False)
+            )
+            return done.rowcount == 1
+
+    def tasks(
+        self,
+        request_id: int | None = None,
+        kind: str | None = None,
+        statuses: Iterable[str] | None = None,
+        limit: int = 50,
+    ) -> list[TaskView]:
+        with self.session() as s:
+            query = select(ScheduledTask).order_by(ScheduledTask.due_at, ScheduledTask.id).limit(limit)
+            if request_id is not None:
+                query = query.where(ScheduledTask.request_id == request_id)
+            if kind is not None:
+                query = query.where(ScheduledTask.kind == kind)
+            if statuses is not None:
+                query = query.where(ScheduledTask.status.in_(list(statuses)))
+            return [TaskView.of(r) for r in s.scalars(query).all()]
+
+    def scheduled_requests(self, requester: str | None = None, limit: int = 25) -> list[RequestView]:
+        """Requests waiting for their scheduled time (or for approval first), soonest first."""
+        waiting = (Status.PENDING_APPROVAL.value, Status.SCHEDULED.value)
+        with self.session() as s:
+            query = (
+                select(Request)
+                .where(Request.scheduled_for.is_not(None), Request.status.in_(waiting))
+                .order_by(Request.scheduled_for, Request.id)
+                .limit(limit)
+            )
+            if requester:
+                query = query.where(Request.requester == requester)
+            return [RequestView.of(r) for r in s.scalars(query).all()]

@@ -99,6 +99,7 @@ class Request(Base):
     announced: Mapped[str | None] = mapped_column(String(60))  # "status:attempt" of the last result told
     summary: Mapped[str] = mapped_column(String(300))
     desired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)  # runs then, not before
     channel: Mapped[str | None] = mapped_column(String(40))
     message_ts: Mapped[str | None] = mapped_column(String(40))
     approval_channel: Mapped[str | None] = mapped_column(String(40))
@@ -173,19 +174,31 @@ class SlackDelivery(Base):
 
 
 class ScheduledTask(Base):
-    """Due work kept in the store so that several replicas claim each task once."""
+    """Due work kept in the store so that several replicas claim each task once: a
+    scheduled request (kind `request`) or the daily reminder (kind `reminder`, one row per
+    day by its `key`). A claim expires like a run lease, so a replica that died holding one
+    loses nothing; `attempts` fences the finish of an expired claim."""
 
     __tablename__ = "scheduled_tasks"
-    __table_args__ = (Index("ix_tasks_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_tasks_due", "status", "due_at"),
+        Index("ix_tasks_request", "request_id"),
+        Index("ux_tasks_key", "key", unique=True),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
+    key: Mapped[str | None] = mapped_column(String(80))  # unique when set: one reminder per day
     request_id: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[dict | None] = mapped_column(JSON)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     timezone: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(12), default="scheduled")
+    status: Mapped[str] = mapped_column(String(12), default="scheduled")  # scheduled|claimed|done|missed|cancelled
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -129,6 +129,7 @@ def test_killed_mid_action_is_resumed_at_start_up(github, slack, database_url, t
     second = AppProcess(env, tmp_path / "second.log").start()
     try:
         req, events = wait_request(url, lambda r: r.state == Status.COMPLETED, timeout=60)
+        done = slack.wait_for(lambda: slack.thread("CCOURSE", plan.ts), timeout=20)  # told by the live process
     finally:
         second.stop()
     assert sum(1 for r in github.requests if r.method == "POST" and r.path.endswith("/orgs/mitx/repos")) == 1
@@ -142,5 +143,4 @@ def test_killed_mid_action_is_resumed_at_start_up(github, slack, database_url, t
     owners = {e.actor for e in events if e.kind in ("step", "github")}
     assert len(owners) == 2, owners  # both halves are in the audit trail
     assert "resumed" in [e.name for e in events]
-    done = slack.wait_for(lambda: slack.thread("CCOURSE", plan.ts), timeout=10)
     assert len(done) == 1 and done[0].text.startswith(":tada:")

@@ -5,10 +5,13 @@ with the repo URLs; outages, lost answers, rate limits and hangs change none of 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from orcoursetrion.scheduler import Scheduler
 from orcoursetrion.zendesk import MARKER, ticket_url
+from tests.clock import FakeClock
 from tests.conftest import STAGING
 from tests.zendesk.conftest import seed_xml_run
 
@@ -204,3 +207,24 @@ def test_a_create_that_hangs_past_the_timeout_and_lands_late_still_makes_one_tic
 
     assert [t["id"] for t in zd.tickets()] == [req.ticket_id]
     assert zd.count("POST") == 2 and zd.ticket(req.ticket_id)["status"] == "solved"
+
+
+def test_a_scheduled_release_gets_its_ticket_when_scheduled_and_notes_when_it_starts(github, zd, make_world):
+    seed_xml_run(github)
+    world = make_world(zd)
+    year = datetime.now(UTC).year + 2
+    schedule = {"at": datetime(year, 7, 10, 13, tzinfo=UTC).isoformat(), "tz": "America/New_York"}
+    rid = world.request("release", {"course": "8.01r", "term": "Fall_2030", "kind": "xml", "schedule": schedule})
+    assert world.sync.drain(timeout=20)
+    ticket = zd.ticket_by_external_id(f"orc-request-{rid}")
+    assert [body.split("\n")[0] for _, body in texts(zd, ticket["id"])[1:]] == [
+        f"Scheduled by Slack user UALICE for {year}-07-10 09:00 EDT; the plan is checked again when it starts."
+    ]
+
+    clock = FakeClock(datetime(year, 7, 10, 13, tzinfo=UTC) + timedelta(seconds=1))
+    Scheduler(world.settings, world.store, world.workflow, clock=clock).tick()
+    req = finished(world, rid)
+    assert req.status == "completed"
+    bodies = [body.split("\n")[0] for _, body in texts(zd, ticket["id"])]
+    assert "Its scheduled time came; the work starts now." in bodies
+    assert zd.ticket(ticket["id"])["status"] == "solved"
