@@ -22,6 +22,7 @@ from orcoursetrion.zendesk import APPROVE_TAG, MARKER, REJECT_TAG, find_request,
 
 log = logging.getLogger(__name__)
 _SEPARATORS = re.compile(r"[\s,]+")
+_MAX_ID = 2**63 - 1
 
 
 def handle(services: Services, body: bytes) -> tuple[str, dict]:
@@ -62,15 +63,16 @@ def handle(services: Services, body: bytes) -> tuple[str, dict]:
 
 
 def _number(value: Any) -> int | None:
-    """A ticket id as Zendesk renders it ("1001") or as a number."""
+    """A ticket id as Zendesk renders it ("1001") or as a number; ids are 64-bit, so a
+    larger number (`1e20`, 30 digits) names no ticket rather than overflowing the store."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value if value > 0 else None
-    if isinstance(value, float) and value.is_integer() and value > 0:
-        return int(value)
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip()) or None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 19:
+        value = int(value.strip())
+    if isinstance(value, int) and 0 < value <= _MAX_ID:
+        return value
     return None
 
 
