@@ -66,7 +66,9 @@ def propose(draft: Draft, services: Services) -> Proposal:
     except OrcError as exc:
         problems.extend(problems_of(exc))
     if ctx.offline:
-        notes.append("GitHub was not consulted (no ORC_GH_OAUTH2_TOKEN): this plan assumes a clean slate.")
+        notes.append(
+            "GitHub was not consulted (no ORC_GH_OAUTH2_TOKEN or GitHub App): this plan assumes a clean slate."
+        )
     if draft.type == RequestType.RERUN and params.get("kind") == XML and params.get("members") is None:
         notes.append("Team members are carried over from the current run.")
     notes.extend(n for n in ctx.notes if n not in notes)

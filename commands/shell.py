@@ -92,7 +92,7 @@ class Shell:
         self.say(f"You are {self.whoami()}.")
         if self.services.settings.dry_run_only:
             self.say(
-                "GitHub is not configured (ORC_GH_OAUTH2_TOKEN unset): every request runs as a dry run; "
+                "GitHub is not configured (no ORC_GH_OAUTH2_TOKEN or GitHub App): every request runs as a dry run; "
                 "nothing is changed on GitHub."
             )
         while True:

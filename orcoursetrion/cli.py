@@ -30,7 +30,6 @@ PROG = "orcoursetrion"
 COURSE_HELP = "Course to work on (e.g. 6.0001)"
 TERM_HELP = "Term of the course (e.g. Spring_2015)"
 NEW_TERM_HELP = "Term of the new run (e.g. Spring_2016)"
-NO_TOKEN = "ORC_GH_OAUTH2_TOKEN: required to change GitHub (set it, or use --dry-run)"
 
 Handler = Callable[[argparse.Namespace, "Settings"], int]
 
@@ -252,8 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_epilog(
             "create_xml_repo -c 8.01r -t Fall_2030 -m alice bob",
             "create_xml_repo --help",
-            extra="Configuration comes from the environment or a .env file (ORC_GH_OAUTH2_TOKEN,\n"
-            "ORC_GH_API_URL, ORC_XML_ORG, ...; see the README).\n\n"
+            extra="Configuration comes from the environment or a .env file (ORC_GH_OAUTH2_TOKEN or\n"
+            "ORC_GH_APP_ID + ORC_GH_APP_PRIVATE_KEY, ORC_GH_API_URL, ORC_XML_ORG, ...; see the README).\n\n"
             "Every change is recorded as a request in the store, so a command that was\n"
             "interrupted continues when run again, from any directory. The store:\n" + _store_line(),
         ),
@@ -300,6 +299,7 @@ def _print_outcome(message: str, links: list[str]) -> None:
 
 def run_action(args: argparse.Namespace, settings: Settings) -> int:
     from orcoursetrion import actions
+    from orcoursetrion.config import NO_CREDENTIALS
     from orcoursetrion.errors import ConfigError, OrcError, problems_of
     from orcoursetrion.jobtypes import JOB_TYPES
     from orcoursetrion.lifecycle import RequestType
@@ -316,8 +316,8 @@ def run_action(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         _print_plan([c.text for c in ctx.changes], ctx.notes, settings.dry_run_only)
         return 0
-    if not settings.gh_token:
-        raise ConfigError([NO_TOKEN])
+    if not settings.gh_configured:
+        raise ConfigError([NO_CREDENTIALS])
     job.plan(params, Context(settings, World(settings, None), False))  # input checks, before anything is recorded
     return _run_request(settings, RequestType.ACTION, params)
 
@@ -338,7 +338,7 @@ def _print_plan(changes: list[str], notes: list[str], offline: bool, problems: l
     for note in notes:
         say(f"  note: {note}")
     if offline:
-        say("(GitHub was not consulted: ORC_GH_OAUTH2_TOKEN is not set.)")
+        say("(GitHub was not consulted: neither ORC_GH_OAUTH2_TOKEN nor a GitHub App is set.)")
 
 
 def _run_request(settings: Settings, req_type: str, params: dict) -> int:
@@ -424,6 +424,7 @@ def print_event(event) -> None:
 def run_rollover(args: argparse.Namespace, settings: Settings) -> int:
     from commands.base import Draft
     from commands.rollover import parse_courses
+    from orcoursetrion.config import NO_CREDENTIALS
     from orcoursetrion.errors import ConfigError, ValidationError
     from orcoursetrion.lifecycle import RequestType
     from orcoursetrion.store import open_store
@@ -447,8 +448,8 @@ def run_rollover(args: argparse.Namespace, settings: Settings) -> int:
         return 1 if proposal.problems else 0
     if proposal.problems:
         raise proposal.error
-    if not settings.gh_token:
-        raise ConfigError([NO_TOKEN])
+    if not settings.gh_configured:
+        raise ConfigError([NO_CREDENTIALS])
     return _run_request(settings, RequestType.ROLLOVER, proposal.params)
 
 

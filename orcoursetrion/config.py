@@ -24,6 +24,7 @@ from orcoursetrion.redact import register_secret
 
 SECRET_KEYS = (
     "ORC_GH_OAUTH2_TOKEN",
+    "ORC_GH_APP_PRIVATE_KEY",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
     "SLACK_APP_TOKEN",
@@ -88,6 +89,9 @@ class Settings:
     """Everything the product reads from its environment."""
 
     gh_token: str | None = None
+    gh_app_id: int | None = None
+    gh_app_private_key: str | None = None  # PEM text (from the key or its file); a secret
+    gh_app_installation_id: int | None = None
     gh_api_url: str = "https://github.mit.edu/api/v3/"
     gh_name: str = "Orcoursetrion"
     gh_email: str = "orcoursetrion@example.com"
@@ -144,9 +148,19 @@ class Settings:
         return bool(self.slack_app_token)
 
     @property
+    def gh_app(self) -> bool:
+        """GitHub is reached as a GitHub App (installation tokens), not with a token."""
+        return bool(self.gh_app_id and self.gh_app_private_key)
+
+    @property
+    def gh_configured(self) -> bool:
+        """Credentials for GitHub are set: a personal access token or a GitHub App."""
+        return bool(self.gh_token) or self.gh_app
+
+    @property
     def dry_run_only(self) -> bool:
-        """Without a GitHub token nothing can change: plans only."""
-        return not self.gh_token
+        """Without GitHub credentials nothing can change: plans only."""
+        return not self.gh_configured
 
     @property
     def committer(self) -> dict[str, str]:
@@ -164,6 +178,10 @@ class Settings:
 # env key -> (field name, kind). Kinds: str, url, int, bool, list:approvers, ...
 _KEYS: dict[str, tuple[str, str]] = {
     "ORC_GH_OAUTH2_TOKEN": ("gh_token", "str"),
+    "ORC_GH_APP_ID": ("gh_app_id", "appid"),
+    "ORC_GH_APP_PRIVATE_KEY": ("gh_app_private_key", "pem"),
+    "ORC_GH_APP_PRIVATE_KEY_FILE": ("gh_app_private_key_file", "pemfile"),
+    "ORC_GH_APP_INSTALLATION_ID": ("gh_app_installation_id", "appid"),
     "ORC_GH_API_URL": ("gh_api_url", "url"),
     "ORC_GH_NAME": ("gh_name", "str"),
     "ORC_GH_EMAIL": ("gh_email", "email"),
@@ -281,7 +299,62 @@ def _parse(kind: str, key: str, raw: str):
         return value.upper()
     if kind == "dburl":
         return normalize_database_url(value)
+    if kind == "appid":
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError("must be a whole number (the numeric ID GitHub shows on the App's settings page)")
+        return int(value)
+    if kind == "pem":
+        return private_key_pem(value)
+    if kind == "pemfile":
+        try:
+            text = Path(value).expanduser().read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ValueError("cannot be read (no such file)") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a text file"
+            raise ValueError(f"cannot be read ({why.lower()})") from None
+        register_private_key(text)
+        return private_key_pem(text)
     raise AssertionError(kind)
+
+
+_PEM_ARMOR = re.compile(r"-----(BEGIN|END) [A-Z ]+-----")
+
+
+def register_private_key(text: str) -> None:
+    """Mask a private key in every output: as given, and each line of its body (a fragment
+    of the key in a message is masked too)."""
+    register_secret(text)
+    register_secret(text.strip())
+    for line in text.replace("\\n", "\n").splitlines():
+        line = line.strip()
+        if line and not _PEM_ARMOR.fullmatch(line):
+            register_secret(line)
+
+
+def private_key_pem(raw: str) -> str:
+    """The App's RSA private key as PEM text (accepting `\\n`-escaped newlines, as env vars
+    often carry them); ValueError, never quoting the key, when it is not one."""
+    text = raw.strip().replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n")
+    text = text.strip().strip('"').strip("'").strip()
+    register_private_key(raw)
+    register_private_key(text)
+    if "-----BEGIN" not in text:
+        raise ValueError("must be a PEM private key (the .pem file GitHub generates, starting -----BEGIN)")
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(text.encode(), password=None)
+    except TypeError:
+        raise ValueError(
+            "is encrypted with a passphrase; GitHub's App keys are not (use the .pem GitHub gave)"
+        ) from None
+    except Exception:  # cryptography raises ValueError or UnsupportedAlgorithm
+        raise ValueError("is not a readable PEM private key (damaged or cut short?)") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("must be an RSA private key (GitHub Apps sign with RS256)")
+    return text + "\n"
 
 
 def normalize_database_url(value: str) -> str:
@@ -338,8 +411,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         for key, name in (("SLACK_BOT_TOKEN", "slack_bot_token"), ("SLACK_SIGNING_SECRET", "slack_signing_secret")):
             if not values.get(name):
                 problems.append(f"{key}: required when Slack is configured for HTTP mode")
-    if values.get("slack_bot_token") and not values.get("gh_token"):
-        problems.append("ORC_GH_OAUTH2_TOKEN: required to run the Slack bot")
+    problems.extend(_app_problems(env, values))
+    app = bool(values.get("gh_app_id") and values.get("gh_app_private_key"))
+    if values.get("slack_bot_token") and not values.get("gh_token") and not app:
+        problems.append(f"ORC_GH_OAUTH2_TOKEN: required to run the Slack bot ({OR_APP})")
     zendesk = [k for k in ("zendesk_subdomain", "zendesk_email", "zendesk_api_token") if values.get(k)]
     if zendesk and len(zendesk) < 3 and not (values.get("zendesk_url") and len(zendesk) == 2):
         for key, name in (
@@ -353,6 +428,41 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         raise ConfigError(problems)
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
+
+
+NO_CREDENTIALS = (
+    "ORC_GH_OAUTH2_TOKEN: required to change GitHub (set it, or a GitHub App with ORC_GH_APP_ID and "
+    "ORC_GH_APP_PRIVATE_KEY; or use --dry-run)"
+)
+OR_APP = "or a GitHub App: ORC_GH_APP_ID with ORC_GH_APP_PRIVATE_KEY or ORC_GH_APP_PRIVATE_KEY_FILE"
+
+
+def _app_problems(env: Mapping[str, str], values: dict) -> list[str]:
+    """The GitHub App keys belong together, and stand instead of the token, not beside it."""
+    given = {key for key in _APP_KEYS if (env.get(key) or "").strip()}
+    if not given:
+        return []
+    problems = []
+    file_key = values.pop("gh_app_private_key_file", None)
+    if "ORC_GH_APP_PRIVATE_KEY" in given and "ORC_GH_APP_PRIVATE_KEY_FILE" in given:
+        problems.append("ORC_GH_APP_PRIVATE_KEY_FILE: set it or ORC_GH_APP_PRIVATE_KEY, not both")
+    elif file_key is not None:
+        values["gh_app_private_key"] = file_key
+    has_key = given & {"ORC_GH_APP_PRIVATE_KEY", "ORC_GH_APP_PRIVATE_KEY_FILE"}
+    if "ORC_GH_APP_ID" not in given:
+        problems.append("ORC_GH_APP_ID: required when a GitHub App key or installation is set")
+    if not has_key:
+        problems.append(
+            "ORC_GH_APP_PRIVATE_KEY: required when ORC_GH_APP_ID is set (the App's .pem, or ORC_GH_APP_PRIVATE_KEY_FILE)"
+        )
+    if (env.get("ORC_GH_OAUTH2_TOKEN") or "").strip():
+        problems.append(
+            "ORC_GH_OAUTH2_TOKEN: set it or the GitHub App (ORC_GH_APP_ID), not both: they act as different accounts"
+        )
+    return problems
+
+
+_APP_KEYS = ("ORC_GH_APP_ID", "ORC_GH_APP_PRIVATE_KEY", "ORC_GH_APP_PRIVATE_KEY_FILE", "ORC_GH_APP_INSTALLATION_ID")
 
 
 def _register_url_password(url: str | None) -> None:

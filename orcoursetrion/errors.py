@@ -93,12 +93,16 @@ class GitHubNoOrgFound(GitHubUnknownError):
     """The organization does not exist, or the credentials cannot see it."""
 
 
+class GitHubAppNotInstalled(GitHubNoOrgFound):
+    """The GitHub App has no installation on the organization a step touches."""
+
+
 class GitHubRepoEmpty(GitHubException):
     """The repository has no commits where some are needed (a copy, a branch)."""
 
 
 class GitHubAuthError(GitHubUnknownError):
-    """GitHub refused the token (missing, wrong or lacking scopes)."""
+    """GitHub refused the credentials (token or App: missing, wrong or lacking scopes)."""
 
 
 class GitHubUnreachable(GitHubUnknownError):

@@ -30,6 +30,18 @@ class GitPushFailed(GitError):
     """The push failed; it may still have reached GitHub (look before trying again)."""
 
 
+class GitAuthFailed(GitError):
+    """GitHub refused git's credentials (401): the command changed nothing."""
+
+
+# What git prints when the server answers 401 (git's http.c and remote-curl.c).
+_AUTH_FAILED = ("Authentication failed", "returned error: 401", "Invalid username or token")
+
+# A token for git: a fixed one (or None), or a function of (URL, renew) that hands out a
+# fresh one for the URL's org, a new one when `renew` (git was refused the last).
+TokenSource = str | None | Callable[[str, bool], str | None]
+
+
 def git_env(token: str | None, committer: dict[str, str] | None = None, home: str | None = None) -> dict[str, str]:
     """Environment for a git subprocess: auth header via GIT_CONFIG_*, no prompts, no user config."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
@@ -85,7 +97,8 @@ def run_git(args: list[str], env: dict[str, str], cwd: str | Path | None = None,
         text = (done.stderr or done.stdout).decode("utf-8", errors="replace")
         lines = [line for line in text.strip().splitlines() if line.strip()]
         reason = lines[-1] if lines else f"exit status {done.returncode}"
-        raise GitError(redact(f"git {command} failed: {reason}"))
+        kind = GitAuthFailed if any(sign in text for sign in _AUTH_FAILED) else GitError
+        raise kind(redact(f"git {command} failed: {reason}"))
     return done.stdout
 
 
@@ -161,7 +174,7 @@ def history_free_copy(
     src_url: str,
     dst_url: str,
     branch: str | None,
-    token: str | None,
+    token: TokenSource,
     committer: dict[str, str],
     message: str,
     new_url_name: str | None = None,
@@ -175,18 +188,28 @@ def history_free_copy(
 
     The content is checked again on the clone (it may have moved since the plan), and
     with `expect_sha` a source that moved at all is refused. The push runs inside
-    `push_guard()` so the caller can hold a paced write slot.
+    `push_guard()` so the caller can hold a paced write slot. A `token` function is asked
+    just before the clone and before the push (each URL's own token); when GitHub refuses
+    one (it expired), the command runs once more with a renewed token.
     """
     tmp = tempfile.mkdtemp(prefix="orc-copy-")
+
+    def with_token(url: str, run: Callable[[dict[str, str]], bytes]) -> bytes:
+        for renew in (False, True):
+            credential = token(url, renew) if callable(token) else token
+            try:
+                return run(git_env(credential, committer, home=tmp))
+            except GitAuthFailed:
+                if renew or not callable(token):
+                    raise
+        raise AssertionError("unreachable")
+
     try:
-        env = git_env(token, committer, home=tmp)
+        env = git_env(None, committer, home=tmp)  # local commands: no credentials
         gitdir = Path(tmp) / "src.git"
         which = ["--branch", branch] if branch else []
-        run_git(
-            ["clone", "--quiet", "--bare", "--depth", "1", "--single-branch", "--no-tags", *which, "--"]
-            + [src_url, str(gitdir)],
-            env,
-        )
+        clone = ["clone", "--quiet", "--bare", "--depth", "1", "--single-branch", "--no-tags", *which, "--"]
+        with_token(src_url, lambda auth: run_git([*clone, src_url, str(gitdir)], auth))
         repo = LocalTree(gitdir, env)
         if not branch:
             branch = repo.git("symbolic-ref", "--short", "HEAD").decode().strip()
@@ -200,12 +223,16 @@ def history_free_copy(
         plan = inspect(repo, root, new_url_name) if new_url_name else None
         tree = retargeted_tree(repo, root, plan) if plan else root
         sha = repo.git("commit-tree", tree, "-m", message).decode().strip()
-        with push_guard():
-            try:
-                refspec = f"{'+' if force else ''}{sha}:refs/heads/{branch}"
-                run_git(["--git-dir", str(gitdir), "push", "--quiet", "--", dst_url, refspec], env)
-            except GitError as exc:
-                raise GitPushFailed(str(exc)) from None
+        refspec = f"{'+' if force else ''}{sha}:refs/heads/{branch}"
+
+        def push(auth: dict[str, str]) -> bytes:
+            with push_guard():
+                return run_git(["--git-dir", str(gitdir), "push", "--quiet", "--", dst_url, refspec], auth)
+
+        try:
+            with_token(dst_url, push)
+        except GitError as exc:
+            raise GitPushFailed(str(exc)) from None
         return sha, plan
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 from github import Auth, Github, GithubException
@@ -32,6 +32,7 @@ from orcoursetrion.errors import (
     GitHubUnknownError,
     GitHubUnreachable,
 )
+from orcoursetrion.ghapp import API_MARGIN, GIT_MARGIN, GitHubApp, InstallationAuth
 from orcoursetrion.naming import team_slug
 from orcoursetrion.pacing import Pacer
 from orcoursetrion.redact import install_log_redaction, redact
@@ -43,6 +44,7 @@ REPO_JSON = "application/vnd.github.v3.repository+json"
 MAX_RATE_LIMIT_WAITS = 12
 MAX_SECONDARY_WAIT = 15 * 60.0
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+_ORG_ROUTE = re.compile(r"^/(?:orgs|repos)/([^/?]+)")
 
 
 class TransientGitHubError(GitHubUnknownError):
@@ -110,16 +112,32 @@ class GitHub:
         timeout: int = 30,
         max_retries: int = 6,
         auth: Auth.Auth | None = None,
+        app: GitHubApp | None = None,
+        orgs: tuple[str, ...] = (),
     ):
+        """With `app`, each request carries the token of the App's installation on the org it
+        touches (`orgs`: where requests that touch none, like user lookups, look first)."""
         install_log_redaction()  # PyGithub's debug log carries hook URLs with passwords
         self._token = token
         self.api_url = api_url.rstrip("/")
+        self._api_path = urlsplit(self.api_url).path.rstrip("/")
         self.pacer = pacer
         self.max_retries = max_retries
-        self._gh = Github(
+        self.timeout = timeout
+        self.app = app
+        self.orgs = orgs
+        self._gh = self._github(auth or (Auth.Token(token) if token else None))
+        self._installations: dict[int, Github] = {}
+        self._clients_lock = threading.Lock()
+        self._login: str | None = None
+        self.stop: threading.Event | None = None  # set by a stopping runner: waits end at once
+        self.on_wait: Callable[[float, str], None] | None = None  # told when a call waits (limits, retries)
+
+    def _github(self, auth: Auth.Auth | None) -> Github:
+        return Github(
             base_url=self.api_url,
-            auth=auth or (Auth.Token(token) if token else None),
-            timeout=timeout,
+            auth=auth,
+            timeout=self.timeout,
             retry=None,
             seconds_between_requests=None,
             seconds_between_writes=None,
@@ -128,31 +146,83 @@ class GitHub:
             lazy=True,
             api_version=API_VERSION,
         )
-        self._login: str | None = None
-        self.stop: threading.Event | None = None  # set by a stopping runner: waits end at once
-        self.on_wait: Callable[[float, str], None] | None = None  # told when a call waits (limits, retries)
 
     def close(self) -> None:
         self._gh.close()
+        with self._clients_lock:
+            clients, self._installations = list(self._installations.values()), {}
+        for client in clients:
+            client.close()
 
-    def git_token(self) -> str | None:
-        """The credential git uses over HTTPS for this account."""
-        return self._token
+    @property
+    def creator_joins_teams(self) -> bool:
+        """GitHub makes a user who creates a team its maintainer; an App's installation
+        creates teams without joining them."""
+        return self.app is None
+
+    def git_token(self, org: str | None = None, renew: bool = False) -> str | None:
+        """The credential git uses over HTTPS for `org`: the token, or under an App a fresh
+        token of the org's installation (`renew`: git was refused the last one)."""
+        if self.app is None:
+            return self._token
+        installation = self._installation(org)
+        if renew:
+            self.app.renew(installation, time.monotonic())
+        return self.app.token(installation, self.call, GIT_MARGIN)
+
+    def git_token_for(self, url: str, renew: bool = False) -> str | None:
+        """`git_token` for the org of a clone URL (`https://host/{org}/{repo}.git`)."""
+        org = urlsplit(url).path.strip("/").split("/", 1)[0] or None
+        return self.git_token(unquote(org) if org else None, renew)
+
+    def _installation(self, org: str | None) -> int:
+        assert self.app is not None
+        if org:
+            return self.app.installation_for(org, self.call)
+        return self.app.any_installation(self.call, self.orgs)
+
+    def _route(self, path: str) -> int | None:
+        """The App installation a request to `path` goes through (None: not an App)."""
+        if self.app is None:
+            return None
+        rel = urlsplit(path).path if "://" in path else path
+        if self._api_path and rel.startswith(self._api_path + "/"):
+            rel = rel[len(self._api_path) :]
+        match = _ORG_ROUTE.match(rel)
+        return self._installation(unquote(match.group(1)) if match else None)
+
+    def _client(self, installation: int | None) -> Github:
+        if installation is None:
+            return self._gh
+        with self._clients_lock:
+            client = self._installations.get(installation)
+            if client is None:
+                assert self.app is not None
+                client = self._installations[installation] = self._github(InstallationAuth(self.app, installation))
+            return client
 
     @property
     def host(self) -> str:
         return self.api_url.split("://", 1)[-1].split("/", 1)[0]
 
     # -- the policy ---------------------------------------------------------------------------
-    def call(self, fn: Callable[[], T], *, write: bool, idempotent: bool = True) -> T:
+    def call(self, fn: Callable[[], T], *, write: bool, idempotent: bool = True, installation: int | None = None) -> T:
         """Run one request under the pacing policy; retry rate limits and transient failures.
 
         A non-idempotent write that fails transiently raises TransientGitHubError: the
-        caller looks at GitHub again before trying once more.
+        caller looks at GitHub again before trying once more. Through an App `installation`,
+        the request goes with a token that has minutes left (minted first, outside the
+        request's pacing slot, if needed); a token GitHub refuses anyway (expired early,
+        revoked) is replaced once and the request sent again: a 401 changed nothing.
         """
         limited = 0
         transient = 0
+        renewed = False
         while True:
+            if installation is not None:
+                assert self.app is not None
+                self.app.token(installation, self.call, API_MARGIN)
+            sent = time.monotonic()
             try:
                 with self.pacer.slot(write, self.stop):
                     return fn()
@@ -167,6 +237,12 @@ class GitHub:
                     self.pacer.pause(delay, "GitHub asked us to wait")
                     continue
                 if exc.status == 401:
+                    if installation is not None and not renewed:
+                        assert self.app is not None
+                        renewed = True
+                        log.info("GitHub refused the installation token (expired or revoked); renewing it")
+                        self.app.renew(installation, sent)
+                        continue
                     raise GitHubAuthError(_message(exc)) from None
                 if exc.status >= 500:
                     if not write or idempotent:
@@ -213,10 +289,13 @@ class GitHub:
         idempotent: bool = True,
     ) -> tuple[dict, Any]:
         write = verb != "GET"
+        installation = self._route(path)
+        requester = self._client(installation).requester
         return self.call(
-            lambda: self._gh.requester.requestJsonAndCheck(verb, path, parameters=params, headers=headers, input=input),
+            lambda: requester.requestJsonAndCheck(verb, path, parameters=params, headers=headers, input=input),
             write=write,
             idempotent=idempotent,
+            installation=installation,
         )
 
     def _get(self, path: str, params: dict | None = None, headers: dict | None = None) -> Any | None:
@@ -251,7 +330,10 @@ class GitHub:
 
     # -- reads ----------------------------------------------------------------------------------
     def me(self) -> str:
-        """Login of the account the credentials act as (cached)."""
+        """Login of the account the credentials act as (cached): under an App, its
+        `{slug}[bot]` account."""
+        if self._login is None and self.app is not None:
+            self._login = self.app.bot_login(self.call)
         if self._login is None:
             data = self._get("/user")
             if not data:

@@ -57,7 +57,7 @@ class JobType:
         ctx = run.context()
         message = self.act(run.request.params, ctx)
         if not ctx.live:  # no GitHub to change: the outcome is what it would have done
-            message = f"Dry run, nothing changed on GitHub (ORC_GH_OAUTH2_TOKEN is not set): {message}"
+            message = f"Dry run, nothing changed on GitHub (no ORC_GH_OAUTH2_TOKEN or GitHub App is set): {message}"
         result = outcome(message, ctx)
         if self.record is not None and ctx.live:
             self.record(run.store, run.request.params, ctx, run.request.id)

@@ -134,6 +134,10 @@ class World:
             self._me = self.gh.me() if self.gh else "the bot's account"
         return self._me
 
+    @property
+    def creator_joins_teams(self) -> bool:
+        return self.gh.creator_joins_teams if self.gh else True
+
     def org_exists(self, org: str) -> bool:
         key = org.lower()
         if key not in self._orgs:
@@ -537,7 +541,8 @@ class EnsureTeam(Step):
             return Change(self.op, self.target(), text, False, {"id": (team.data or {}).get("id")})
         _require_org(ctx, self.org)
         team.planned = True
-        team.members = [ctx.world.me()]  # GitHub makes the team's creator its maintainer
+        # GitHub makes a user who creates a team its maintainer; an App's installation does not join
+        team.members = [ctx.world.me()] if ctx.world.creator_joins_teams else []
         return Change(self.op, self.target(), f"Create team {self.name} in {self.org} ({self.permission})")
 
     def apply(self, ctx: Context, change: Change) -> dict:
@@ -819,7 +824,7 @@ class CopyRun(Step):
                 (src.data or {})["clone_url"],
                 dst_data["clone_url"],
                 branch,
-                world.gh.git_token(),
+                world.gh.git_token_for,
                 s.committer,
                 f"{COPY_MESSAGE} from {src.full_name}",
                 new_url_name=self.new_url_name,

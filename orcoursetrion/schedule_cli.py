@@ -95,7 +95,8 @@ def _schedule(args: argparse.Namespace, services, user: str) -> int:
     from commands.planning import propose
     from commands.schedule import plan
     from commands.text import UsageError
-    from orcoursetrion.cli import NO_TOKEN, say
+    from orcoursetrion.cli import say
+    from orcoursetrion.config import NO_CREDENTIALS
     from orcoursetrion.errors import ConfigError, ValidationError
     from orcoursetrion.naming import check_members
     from orcoursetrion.times import check_zone, local_text, plain_dates
@@ -125,8 +126,8 @@ def _schedule(args: argparse.Namespace, services, user: str) -> int:
     if args.dry_run:
         say("(Dry run: nothing was recorded.)")
         return 0
-    if not settings.gh_token:
-        raise ConfigError([NO_TOKEN])
+    if not settings.gh_configured:
+        raise ConfigError([NO_CREDENTIALS])
     wf = services.workflow
     req = wf.create(proposal.type, user, proposal.params, plan=proposal.changes, channel="cli")
     req = wf.schedule_direct(req.id, user, "scheduled from the command line")

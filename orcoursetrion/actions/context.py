@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 
 from orcoursetrion import config
-from orcoursetrion.config import Settings, load_settings
+from orcoursetrion.config import NO_CREDENTIALS, Settings, load_settings
 from orcoursetrion.errors import ConfigError
-from orcoursetrion.github import GitHub
+from orcoursetrion.ghapp import GitHubApp, shared_app
+from orcoursetrion.github import API_VERSION, GitHub
 from orcoursetrion.journal import Journal, MemoryJournal
 from orcoursetrion.operations import Context, StepListener, World
 from orcoursetrion.pacing import Pacer
@@ -25,13 +26,31 @@ def shared_pacer(settings: Settings) -> Pacer:
         return _pacers[key]
 
 
+def github_app(settings: Settings) -> GitHubApp | None:
+    """The process's GitHub App client when the App is configured (and no token is)."""
+    if settings.gh_token or not settings.gh_app:
+        return None
+    assert settings.gh_app_id is not None and settings.gh_app_private_key is not None
+    return shared_app(
+        settings.gh_api_url,
+        settings.gh_app_id,
+        settings.gh_app_private_key,
+        settings.gh_app_installation_id,
+        settings.gh_timeout,
+        API_VERSION,
+    )
+
+
 def github_client(settings: Settings, pacer: Pacer | None = None, stop: threading.Event | None = None) -> GitHub:
+    """A client acting with the token, or as the GitHub App; the process's one pacer."""
     gh = GitHub(
         settings.gh_api_url,
         settings.gh_token,
         pacer or shared_pacer(settings),
         timeout=settings.gh_timeout,
         max_retries=settings.gh_max_retries,
+        app=github_app(settings),
+        orgs=(settings.xml_org, settings.studio_org),
     )
     gh.stop = stop
     return gh
@@ -45,10 +64,10 @@ def live_context(
     scope: str = "",
     stop: threading.Event | None = None,
 ) -> Context:
-    """Changes GitHub; refuses to start without a token (no request is made)."""
+    """Changes GitHub; refuses to start without credentials (no request is made)."""
     settings = settings or load_settings()
-    if not settings.gh_token:
-        raise ConfigError(["ORC_GH_OAUTH2_TOKEN: required to change GitHub (set it, or use --dry-run)"])
+    if not settings.gh_configured:
+        raise ConfigError([NO_CREDENTIALS])
     world = World(settings, github_client(settings, pacer, stop))
     return Context(settings, world, True, journal or MemoryJournal(), scope, on_step)
 
@@ -56,9 +75,9 @@ def live_context(
 def plan_context(
     settings: Settings | None = None, pacer: Pacer | None = None, journal: Journal | None = None
 ) -> Context:
-    """Changes nothing; reads GitHub to make the plan exact when a token is configured."""
+    """Changes nothing; reads GitHub to make the plan exact when credentials are configured."""
     settings = settings or load_settings()
-    world = World(settings, github_client(settings, pacer) if settings.gh_token else None)
+    world = World(settings, github_client(settings, pacer) if settings.gh_configured else None)
     return Context(settings, world, False, journal or MemoryJournal())
 
 
@@ -70,7 +89,7 @@ def dry_context(
     scope: str = "",
     stop: threading.Event | None = None,
 ) -> Context:
-    """A run with no GitHub to change (no token): the request walks its whole flow, and its
+    """A run with no GitHub to change (no credentials): the request walks its whole flow, and its
     outcome is the plan it would have carried out."""
     return Context(settings, World(settings, None), False, MemoryJournal(), scope, on_step)
 

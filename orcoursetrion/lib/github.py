@@ -112,8 +112,9 @@ class GitHub:
         """Copy one branch of `src_repo` (default: its default branch) into `dst_repo` as one
         commit without history, replacing the destination's branch of the same name.
 
-        Both are HTTPS clone URLs. ORC_GH_OAUTH2_TOKEN is sent only when both are on the
-        configured GitHub (ORC_GH_API_URL) and neither carries credentials of its own.
+        Both are HTTPS clone URLs. ORC_GH_OAUTH2_TOKEN (or the GitHub App's installation
+        token for each URL's org) is sent only when both are on the configured GitHub
+        (ORC_GH_API_URL) and neither carries credentials of its own.
         Raises orcoursetrion.errors.GitError (a GitHubUnknownError) when git fails.
         """
         settings = config.library_settings()
@@ -124,11 +125,14 @@ class GitHub:
             _register_url_password(url)
         own = all(p.netloc.lower() == _web_host(settings.gh_api_url) and not p.username for p in parts)
         pacer = shared_pacer(settings)
+        token = settings.gh_token
+        if own and settings.gh_app and not token:
+            token = github_client(settings, pacer).git_token_for
         history_free_copy(
             src_repo,
             dst_repo,
             branch,
-            settings.gh_token if own else None,
+            token if own else None,
             committer,
             f"{COPY_MESSAGE} from {redact_url(src_repo)}",
             push_guard=lambda: pacer.slot(True, None),
