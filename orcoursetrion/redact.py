@@ -12,6 +12,10 @@ import threading
 _USERINFO = re.compile(r"://[^/\s@]{1,512}@")
 # Authorization values (git extra headers, HTTP debug dumps).
 _AUTH_HEADER = re.compile(r"(?i)(authorization:?\s{0,8}(?:basic|bearer|token)\s{1,8})[A-Za-z0-9+/=._-]{1,4096}")
+# GitHub's own token formats (personal, OAuth, user-to-server, installation, refresh, fine-grained):
+# an installation token is in PyGithub's debug log of the response that issues it, before
+# anyone can register it.
+_GITHUB_TOKEN = re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255})")
 _MIN_SECRET_LEN = 6
 
 _lock = threading.Lock()
@@ -36,6 +40,7 @@ def redact(text: object) -> str:
     """Mask credentials in URLs, Authorization values and every registered secret."""
     out = _USERINFO.sub("://***@", str(text))
     out = _AUTH_HEADER.sub(r"\1***", out)
+    out = _GITHUB_TOKEN.sub("***", out)
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
