@@ -541,8 +541,9 @@ class EnsureTeam(Step):
             return Change(self.op, self.target(), text, False, {"id": (team.data or {}).get("id")})
         _require_org(ctx, self.org)
         team.planned = True
-        # GitHub makes a user who creates a team its maintainer; an App's installation does not join
-        team.members = [ctx.world.me()] if ctx.world.creator_joins_teams else []
+        # GitHub makes a user who creates a team its maintainer. An App's installation does not
+        # join; its new team's membership is read when set (exact, whoever GitHub put there).
+        team.members = [ctx.world.me()] if ctx.world.creator_joins_teams else None
         return Change(self.op, self.target(), f"Create team {self.name} in {self.org} ({self.permission})")
 
     def apply(self, ctx: Context, change: Change) -> dict:

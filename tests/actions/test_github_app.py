@@ -126,13 +126,13 @@ def test_create_release_and_full_rerun_act_as_the_app_in_both_orgs(gh, sqlite_ur
     assert not [r for r in gh.requests if r.path == "/api/v3/user"]  # an installation has no /user: /app tells
 
 
-def test_exact_team_plan_under_the_app_names_no_bot_to_remove(gh, sqlite_url):
+def test_exact_team_under_the_app_names_no_bot_to_remove_and_holds(gh, sqlite_url):
     settings = app_settings(gh, sqlite_url)
     ctx = plan_context(settings)
     actions.put_team(XML, "Physics Staff", False, ["alice"], ctx=ctx)
     texts = [c.text for c in ctx.changes]
     assert "Create team Physics Staff in mitx (push)" in texts
-    assert "Set members of team Physics Staff: add alice" in texts and BOT not in " ".join(texts)
+    assert "Make the members of team Physics Staff exactly: alice" in texts and BOT not in " ".join(texts)
     actions.put_team(XML, "Physics Staff", False, ["alice"], ctx=live_context(settings))
     assert gh.team(XML, "physics-staff").members == {"alice": "member"}
 
