@@ -16,6 +16,7 @@ from bot import ids
 from bot.context import Bot
 from bot.users import SlackUser
 from commands.text import MAX_TEXT
+from orcoursetrion import logcontext
 
 log = logging.getLogger(__name__)
 USER_RE = re.compile(r"[UW][A-Z0-9]{2,30}")
@@ -81,7 +82,8 @@ def actor(context, body, next):
         return _answer(body, "Slack did not say who you are, so I did nothing.")
     known = bot.users.cached(user_id)
     context["actor"] = known or SlackUser(user_id)
-    return next()
+    with logcontext.bound(slack_user=user_id):  # this delivery's log lines name the user
+        return next()
 
 
 def command_text(context, body, next):

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from orcoursetrion import logcontext
 from orcoursetrion.actions.context import live_context, shared_pacer
 from orcoursetrion.config import Settings
 from orcoursetrion.errors import LeaseLost, OrcError, ShuttingDown, problems_of, user_message
@@ -125,6 +126,7 @@ class JobRun:
     runner: Runner
     current_step: str | None = None
     _contexts: list[Context] = field(default_factory=list)
+    _began: dict[int, float] = field(default_factory=dict)  # id(change) -> when its apply started
 
     def context(self, scope: str = "") -> Context:
         ctx = self.runner.context_factory(
@@ -138,15 +140,20 @@ class JobRun:
         ctx.on_start = self._on_start
         if ctx.world.gh is not None:
             ctx.world.gh.on_wait = lambda seconds, reason: self.emit("waiting", reason, seconds=seconds)
+            ctx.world.gh.on_request = self.runner.on_github_request
         self._contexts.append(ctx)
         return ctx
 
     def _on_start(self, change: Change, index: int, total: int) -> None:
         self.current_step = f"step {index} of {total}: {change.text}"
-        self.emit("step_started", change.text, index=index, total=total)
+        self._began[id(change)] = time.monotonic()
+        logcontext.bind(action=change.op)
+        self.emit("step_started", change.text, index=index, total=total, op=change.op)
 
     def _on_step(self, change: Change, index: int, total: int) -> None:
-        self.emit("step", change.text, changed=change.changed, index=index, total=total)
+        began = self._began.pop(id(change), None)
+        seconds = time.monotonic() - began if began is not None else None
+        self.emit("step", change.text, changed=change.changed, index=index, total=total, op=change.op, seconds=seconds)
 
     def emit(self, kind: str, text: str | None = None, **data) -> None:
         self.runner.bus.emit(Event(kind, self.request, self.runner.owner, text, data))
@@ -173,8 +180,10 @@ class Runner:
         owner: str | None = None,
         pacer: Pacer | None = None,
         context_factory: ContextFactory | None = None,
+        on_github_request: Callable[[str, str], None] | None = None,
     ) -> None:
         self.settings, self.store, self.bus = settings, store, bus
+        self.on_github_request = on_github_request  # counts each GitHub request (metrics)
         self.owner = owner or new_owner_id()
         self.pacer = pacer or shared_pacer(settings)
         self.context_factory = context_factory or live_context
@@ -243,6 +252,10 @@ class Runner:
             if req.id in self._running:
                 return
             self._running.add(req.id)
+        with logcontext.bound(request_id=req.id, action=req.type):
+            self._execute_bound(req)
+
+    def _execute_bound(self, req: RequestView) -> None:
         lease = Lease(req.id, self.owner, req.attempts, self._stop)
         beat = threading.Event()
         heart = threading.Thread(target=self._heartbeat, args=(lease, beat), daemon=True, name=f"orc-lease-{req.id}")
@@ -263,6 +276,7 @@ class Runner:
                 lease_owner=None,
             )
             if done is not None:
+                log.info("request %s completed", req.id, extra={"outcome": "completed", "action": req.type})
                 self.bus.emit(Event("completed", done, self.owner, outcome.message))
             else:
                 self.taken_over.add(req.id)
@@ -289,10 +303,11 @@ class Runner:
             )
 
     def _fail(self, req: RequestView, lease: Lease, exc: BaseException, step: str | None) -> None:
+        failed = {"outcome": "failed", "action": req.type}
         if isinstance(exc, OrcError):
-            log.info("request %s failed: %s", req.id, exc)
+            log.info("request %s failed: %s", req.id, exc, extra=failed)
         else:
-            log.error("request %s failed unexpectedly", req.id, exc_info=exc)
+            log.error("request %s failed unexpectedly", req.id, exc_info=exc, extra=failed)
         message = user_message(exc)
         if step is None and problems_of(exc):
             step = "checks before any change (nothing was changed)"

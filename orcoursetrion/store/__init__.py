@@ -9,8 +9,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from orcoursetrion.errors import ConfigError
+from orcoursetrion.errors import StoreUnavailable
 from orcoursetrion.store.db import EventView, ItemView, RequestView, RunView, Store, TaskView
+from orcoursetrion.store.health import shown_url, unavailable_on_error
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -57,13 +58,29 @@ def open_store(url: str, auto_upgrade: bool | None = None) -> Store:
 
     On PostgreSQL several replicas may start at once, so migrations are an explicit
     deploy step (`orcoursetrion db upgrade`) rather than a race at start-up.
+
+    Anything that makes the store unusable (unreachable, refusing, not answering, read-only,
+    full, schema not the newest) raises StoreUnavailable, whose text names DATABASE_URL
+    with its password masked.
     """
-    store = Store(url)
-    if auto_upgrade is None:
-        auto_upgrade = store.is_sqlite
-    if auto_upgrade:
-        upgrade(store)
-    elif current_revision(store) != head_revision():
+    with unavailable_on_error(url):
+        store = Store(url)
+    try:
+        with unavailable_on_error(url):
+            if auto_upgrade is None:
+                auto_upgrade = store.is_sqlite
+            if auto_upgrade:
+                upgrade(store)
+            else:
+                found, newest = current_revision(store), head_revision()
+                if found != newest:
+                    raise StoreUnavailable(
+                        shown_url(url),
+                        f"the schema is at {found or 'no revision'}, not the newest ({newest}); "
+                        "run `orcoursetrion db upgrade`",
+                    )
+        store.check()
+    except BaseException:
         store.close()
-        raise ConfigError(["DATABASE_URL: the database schema is not up to date; run `orcoursetrion db upgrade`"])
+        raise
     return store

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from orcoursetrion.changes import Change
-from orcoursetrion.errors import ConfigError, LeaseLost, RequestNotFound
+from orcoursetrion.errors import LeaseLost, RequestNotFound, StoreUnavailable
 from orcoursetrion.lifecycle import Status
-from orcoursetrion.store import Store, current_revision, head_revision, open_store, upgrade
+from orcoursetrion.store import current_revision, head_revision, open_store, upgrade
 from orcoursetrion.store.models import utcnow
 
 
@@ -29,9 +29,10 @@ def test_migrations_reach_head_and_are_idempotent(store):
 
 
 def test_postgres_is_not_migrated_implicitly(postgres_url):
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(StoreUnavailable) as raised:
         open_store(postgres_url)
     assert "orcoursetrion db upgrade" in str(raised.value)
+    assert str(raised.value).startswith("DATABASE_URL postgresql+psycopg://postgres")
 
 
 def test_compare_and_set_lets_exactly_one_caller_win(store):
@@ -193,10 +194,10 @@ def test_items_and_lists(store):
     assert store.list_requests(statuses=(Status.FAILED,)) == []
 
 
-def test_ping(database_url):
-    store = Store(database_url)
-    assert store.ping() is True
-    store.close()
+def test_check_writes_and_leaves_no_trace(store):
+    store.check()
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM slack_deliveries").scalar() == 0
 
 
 def test_a_terms_runs_and_their_kinds_take_a_fixed_number_of_queries(store):
