@@ -202,7 +202,7 @@ class Store:
         file shows), after SQLite's room for the next write is read."""
         with unavailable_on_error(self.url), self.engine.begin() as conn:
             if self.is_sqlite:
-                problem = sqlite_space_problem(conn, self.engine.url.database)
+                problem = sqlite_space_problem(conn, self.url)
                 if problem:
                     raise StoreUnavailable(shown_url(self.url), problem)
             key = f"healthz-probe/{os.getpid()}/{threading.get_ident()}"

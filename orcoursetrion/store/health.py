@@ -95,19 +95,48 @@ def unavailable_on_error(url: str) -> Iterator[None]:
     except CommandError as exc:  # e.g. a revision this version does not know
         raise StoreUnavailable(shown_url(url), f"migrations: {redact(exc)}"[:240]) from None
     except (SQLAlchemyError, OSError) as exc:
-        raise StoreUnavailable(shown_url(url), reason_of(exc)) from None
+        reason = reason_of(exc)
+        if reason.startswith("cannot open the SQLite file") and _read_only_place(url):
+            reason = "read-only: the SQLite file's directory or file system refuses writes"
+        raise StoreUnavailable(shown_url(url), reason) from None
 
 
-def sqlite_space_problem(conn, path: str | None) -> str | None:
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (plain, or a `file:` URI); None for memory or other backends."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return None
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        database = database[len("file:") :].split("?", 1)[0]
+    return Path(database)
+
+
+def _read_only_place(url: str) -> bool:
+    """SQLite cannot open an existing file: is it because nothing may be written there
+    (WAL needs its -shm and -wal files beside the database)?"""
+    path = sqlite_path(url)
+    if path is None or not path.exists():
+        return False
+    return not os.access(path.parent, os.W_OK) or not os.access(path, os.W_OK)
+
+
+def sqlite_space_problem(conn, url: str) -> str | None:
     """Why a SQLite store has no room for the next write, read cheaply (pragmas, statvfs)."""
     pages = conn.exec_driver_sql("PRAGMA page_count").scalar() or 0
     limit = conn.exec_driver_sql("PRAGMA max_page_count").scalar() or 0
     free = conn.exec_driver_sql("PRAGMA freelist_count").scalar() or 0
     if limit and limit - pages + free < MIN_FREE_PAGES:
         return f"full: the SQLite file is at its page limit ({pages} of {limit} pages)"
-    if path:
+    path = sqlite_path(url)
+    if path is not None:
         try:
-            stat = os.statvfs(Path(path).resolve().parent)
+            stat = os.statvfs(path.resolve().parent)
         except OSError:
             return None
         if stat.f_bavail * stat.f_frsize < MIN_FREE_BYTES:
