@@ -32,8 +32,10 @@ from orcoursetrion.lifecycle import Status
 from orcoursetrion.operations import Change, Context
 from orcoursetrion.pacing import Pacer
 from orcoursetrion.store import RequestView, Store
+from orcoursetrion.store.health import is_store_error, reason_of
 
 log = logging.getLogger(__name__)
+STORE_FAILED = "The database stopped answering during this step; press Retry (or run the command again) to continue."
 
 
 # -- owner ids ----------------------------------------------------------------------------------
@@ -304,11 +306,18 @@ class Runner:
 
     def _fail(self, req: RequestView, lease: Lease, exc: BaseException, step: str | None) -> None:
         failed = {"outcome": "failed", "action": req.type}
-        if isinstance(exc, OrcError):
+        if is_store_error(exc):
+            log.warning(
+                "request %s: the store failed (%s); it resumes from its journal when the store answers again",
+                req.id,
+                reason_of(exc),
+                extra=failed,
+            )
+        elif isinstance(exc, OrcError):
             log.info("request %s failed: %s", req.id, exc, extra=failed)
         else:
             log.error("request %s failed unexpectedly", req.id, exc_info=exc, extra=failed)
-        message = user_message(exc)
+        message = STORE_FAILED if is_store_error(exc) else user_message(exc)
         if step is None and problems_of(exc):
             step = "checks before any change (nothing was changed)"
         try:
@@ -324,8 +333,11 @@ class Runner:
                 error_step=step[:200] if step else None,
                 lease_owner=None,
             )
-        except Exception:
-            log.exception("request %s: could not record its failure", req.id)
+        except Exception as again:
+            if is_store_error(again):  # the lease expires and the sweep resumes it
+                log.warning("request %s: could not record its failure: %s", req.id, reason_of(again))
+            else:
+                log.exception("request %s: could not record its failure", req.id)
             return
         if failed is not None:
             self.bus.emit(Event("failed", failed, self.owner, message, {"step": step}))
@@ -342,8 +354,8 @@ class Runner:
                     lease.lost.set()
                     return
                 renewed = time.monotonic()
-            except Exception:
-                log.warning("request %s: lease renewal failed", lease.request_id, exc_info=True)
+            except Exception as exc:
+                log.warning("request %s: lease renewal failed", lease.request_id, exc_info=not is_store_error(exc))
                 if time.monotonic() - renewed > self.settings.lease_seconds:
                     log.error(
                         "request %s: lease not renewed for %ss; stopping", lease.request_id, self.settings.lease_seconds
@@ -384,8 +396,12 @@ class Runner:
             while not self._stop.wait(interval):
                 try:
                     self.resume_all()
-                except Exception:
-                    log.warning("sweep for abandoned requests failed", exc_info=True)
+                except Exception as exc:
+                    log.warning(
+                        "sweep for abandoned requests failed: %s",
+                        reason_of(exc) if is_store_error(exc) else exc,
+                        exc_info=not is_store_error(exc),
+                    )
 
         self._sweeper = threading.Thread(target=sweep, daemon=True, name="orc-sweeper")
         self._sweeper.start()

@@ -82,6 +82,13 @@ def reason_of(exc: BaseException) -> str:
     return redact(first)[:200]
 
 
+def is_store_error(exc: BaseException) -> bool:
+    """The store failed (a driver or SQLAlchemy error, StoreUnavailable), not the work."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(exc, StoreUnavailable | SQLAlchemyError)
+
+
 @contextmanager
 def unavailable_on_error(url: str) -> Iterator[None]:
     """Driver and SQLAlchemy errors (and a path that cannot be made) become StoreUnavailable."""
