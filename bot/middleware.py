@@ -37,6 +37,7 @@ def attach(bot: Bot):
 
     def attach_bot(context, next):
         context["bot"] = bot
+        logcontext.clear()  # Bolt runs middleware, then listeners, on a reused thread
         return next()
 
     return attach_bot
@@ -82,8 +83,8 @@ def actor(context, body, next):
         return _answer(body, "Slack did not say who you are, so I did nothing.")
     known = bot.users.cached(user_id)
     context["actor"] = known or SlackUser(user_id)
-    with logcontext.bound(slack_user=user_id):  # this delivery's log lines name the user
-        return next()
+    logcontext.bind(slack_user=user_id)  # this delivery's log lines (and its listener's) name the user
+    return next()
 
 
 def command_text(context, body, next):

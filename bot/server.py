@@ -9,6 +9,7 @@ body, and a refusal is logged as one line (client address and reason, never the 
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import hmac
 import io
@@ -137,6 +138,10 @@ def make_wsgi(services: Services, bolt: App | None, health: Callable[[], dict] |
     metrics = services.workflow.metrics
 
     def application(environ, start_response):
+        """Each request in a fresh copy of the log context: what one binds stays its own."""
+        return contextvars.copy_context().run(route, environ, start_response)
+
+    def route(environ, start_response):
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             return healthz(start_response)

@@ -30,6 +30,12 @@ def bind(**values: object) -> None:
             _vars[name].set(value)
 
 
+def clear() -> None:
+    """Forget every field (a new Slack delivery on a reused thread)."""
+    for var in _vars.values():
+        var.set(None)
+
+
 def current() -> dict[str, object]:
     """The fields known here and now."""
     return {name: var.get() for name, var in _vars.items() if var.get() is not None}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import socket
 import threading
@@ -35,6 +36,7 @@ from orcoursetrion.store import RequestView, Store
 from orcoursetrion.store.health import is_store_error, reason_of
 
 log = logging.getLogger(__name__)
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,30}")
 STORE_FAILED = "The database stopped answering during this step; press Retry (or run the command again) to continue."
 
 
@@ -254,7 +256,8 @@ class Runner:
             if req.id in self._running:
                 return
             self._running.add(req.id)
-        with logcontext.bound(request_id=req.id, action=req.type):
+        requester = req.requester if _SLACK_USER.fullmatch(req.requester or "") else None
+        with logcontext.bound(request_id=req.id, action=req.type, slack_user=requester):
             self._execute_bound(req)
 
     def _execute_bound(self, req: RequestView) -> None:

@@ -110,7 +110,9 @@ def test_two_services_in_one_process_count_apart(github, sqlite_url, tmp_path):
     try:
         first.metrics.github_request("GET", "2xx")
         assert total(families(first.metrics.render().decode())["orc_github_requests"], "orc_github_requests_total") == 1
-        assert total(families(second.metrics.render().decode())["orc_github_requests"], "orc_github_requests_total") == 0
+        assert (
+            total(families(second.metrics.render().decode())["orc_github_requests"], "orc_github_requests_total") == 0
+        )
     finally:
         for workflow in (first, second):
             workflow.shutdown()
