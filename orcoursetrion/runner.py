@@ -281,8 +281,8 @@ class Runner:
                 lease_owner=None,
             )
             if done is not None:
-                log.info("request %s completed", req.id, extra={"outcome": "completed", "action": req.type})
                 self.bus.emit(Event("completed", done, self.owner, outcome.message))
+                log.info("request %s completed", req.id, extra={"outcome": "completed", "action": req.type})
             else:
                 self.taken_over.add(req.id)
                 log.warning("request %s finished here but its lease had been taken over", req.id)
