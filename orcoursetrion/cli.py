@@ -502,16 +502,16 @@ class _OneLine(logging.Formatter):
 
 
 def configure_cli_logging(settings: Settings) -> None:
-    """Quiet by default: errors only, plus GitHub's rate-limit pauses; LOG_LEVEL set in the
-    environment gives the service's full log format instead."""
-    from orcoursetrion.redact import configure_logging, install_log_redaction
+    """Quiet by default: errors only, plus GitHub's rate-limit pauses (as JSON lines with
+    LOG_FORMAT=json); LOG_LEVEL set in the environment gives the service's log instead."""
+    from orcoursetrion.redact import JsonFormatter, configure_logging, install_log_redaction
 
     if os.environ.get("LOG_LEVEL"):
         configure_logging(settings.log_level, settings.log_format)
         return
     install_log_redaction()
     handler = logging.StreamHandler()
-    handler.setFormatter(_OneLine())
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else _OneLine())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.ERROR)

@@ -49,6 +49,8 @@ def upgrade(store: Store) -> None:
     """Bring the schema to the newest migration (`orcoursetrion db upgrade`)."""
     config = alembic_config(store.url)
     with store.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # a migration may rightly take longer than any request
+            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
 

@@ -217,3 +217,16 @@ def test_a_terms_runs_and_their_kinds_take_a_fixed_number_of_queries(store):
         event.remove(store.engine, "before_cursor_execute", listener)
     assert len(runs) == 200 and runs[0].members == ("a", "b") and set(kinds.values()) == {"xml"}
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 4
+
+
+def test_postgres_connections_are_bounded_and_keep_the_urls_options(postgres_url):
+    """Every PostgreSQL connection gets a statement and a lock timeout beside the URL's own
+    `options` (here the test schema's search_path)."""
+    store = open_store(postgres_url, auto_upgrade=True)
+    try:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "30s"
+            assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "10s"
+            assert conn.exec_driver_sql("SHOW search_path").scalar().startswith("t_")
+    finally:
+        store.close()
