@@ -117,3 +117,36 @@ def test_two_services_in_one_process_count_apart(github, sqlite_url, tmp_path):
         for workflow in (first, second):
             workflow.shutdown()
             workflow.store.close()
+
+
+def test_socket_mode_serves_metrics_on_its_health_port(sqlite_url):
+    """In Socket Mode the HTTP port serves /healthz and /metrics too; a slash command over
+    the socket whose users.info fails is counted there."""
+    from bot.runtime import build
+    from tests.fakes.slack import FakeSlack
+
+    with FakeSlack(bot_token="xoxb-socket", app_token="xapp-1-A0001-1234-abcdef") as slack:
+        slack.add_user(ALICE, name="alice", email="alice@mit.edu")
+        slack.add_channel(CHANNEL, name="course-ops", members=[ALICE])
+        settings = settings_for(
+            None,
+            sqlite_url,
+            SLACK_API_URL=slack.api_url,
+            SLACK_BOT_TOKEN="xoxb-socket",
+            SLACK_APP_TOKEN="xapp-1-A0001-1234-abcdef",
+        )
+        runtime = build(settings).start(port=0, host="127.0.0.1")
+        try:
+            slack.wait_socket_connected(timeout=10)
+            slack.transport = "socket"
+            slack.fail("users.info", "ratelimited", times=1, status=200)
+            slack.command("/orc", "help", user=ALICE, channel=CHANNEL)
+            slack.wait_for(lambda: slack.responses(), timeout=10)
+            assert requests.get(f"http://127.0.0.1:{runtime.port}/healthz", timeout=5).status_code == 200
+            got = scrape(runtime)
+        finally:
+            runtime.workflow.wait_idle(timeout=10)
+            runtime.stop()
+        slack.assert_no_errors()
+    assert total(got["orc_slack_api_errors"], "orc_slack_api_errors_total", method="users.info") == 1
+    assert "orc_requests" in got and "orc_github_requests" in got
