@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -23,7 +24,7 @@ from bot.notify import SlackNotifier
 from bot.planner import explain, tell_user
 from bot.users import Directory
 from commands.base import Services
-from orcoursetrion.errors import OrcError
+from orcoursetrion.errors import ConfigError, OrcError
 from orcoursetrion.logcontext import ContextExecutor
 
 log = logging.getLogger(__name__)
@@ -104,15 +105,21 @@ def create_app(services: Services, client: WebClient | None = None) -> tuple[App
     secret = settings.slack_signing_secret or settings.slack_app_token or settings.slack_bot_token or ""
     notifier = SlackNotifier(services, slack_client(services, rate_limit_retries=0))
     bot = Bot(services, client, Directory(client), notifier, MetadataSigner(secret))
-    app = App(
-        client=client,
-        signing_secret=settings.slack_signing_secret,
-        process_before_response=False,
-        listener_executor=ContextExecutor(max_workers=32, thread_name_prefix="bolt"),
-        request_verification_enabled=False,  # bot/server.py verifies every request on its raw bytes first
-        raise_error_for_unhandled_request=False,
-        logger=logging.getLogger("slack_bolt"),
-    )
+    try:  # Bolt checks the token with auth.test here: a start-up that fails says which key
+        app = App(
+            client=client,
+            signing_secret=settings.slack_signing_secret,
+            process_before_response=False,
+            listener_executor=ContextExecutor(max_workers=32, thread_name_prefix="bolt"),
+            request_verification_enabled=False,  # bot/server.py verifies every request on its raw bytes first
+            raise_error_for_unhandled_request=False,
+            logger=logging.getLogger("slack_bolt"),
+        )
+    except BoltError:
+        raise ConfigError(["SLACK_BOT_TOKEN: Slack refused it (auth.test failed)"]) from None
+    except OSError as exc:
+        why = getattr(exc, "reason", None) or exc
+        raise ConfigError([f"SLACK_API_URL: Slack did not answer at {settings.slack_api_url} ({why})"]) from None
     app.use(middleware.attach(bot))
     app.use(ignore_event_retries)
     for step in middleware.MIDDLEWARE:

@@ -173,3 +173,13 @@ def test_sqlite_on_a_read_only_place_cannot_write(argv, read_only_place, tmp_pat
 def test_sqlite_in_a_missing_directory(tmp_path):
     url = f"sqlite:///{tmp_path / 'no' / 'such' / 'orc.db'}"
     assert_one_line(run(APP, url, tmp_path, **HTTP_ENV), "cannot open the SQLite file")
+
+
+def test_slack_that_does_not_answer_stops_the_app_without_a_traceback(tmp_path):
+    """Not the store, but the same promise: Bolt's auth.test failing at start-up ends in the
+    configuration line naming SLACK_API_URL (after slack_sdk's own log of its retries)."""
+    url = migrated_sqlite(tmp_path / "orc.db")
+    result = run(APP, url, tmp_path, **HTTP_ENV, SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("orcoursetrion: configuration: SLACK_API_URL: Slack did not answer at http://127.0.0.1:")
