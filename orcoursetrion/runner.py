@@ -308,18 +308,13 @@ class Runner:
             )
 
     def _fail(self, req: RequestView, lease: Lease, exc: BaseException, step: str | None) -> None:
-        failed = {"outcome": "failed", "action": req.type}
+        fields = {"outcome": "failed", "action": req.type}
         if is_store_error(exc):
-            log.warning(
-                "request %s: the store failed (%s); it resumes from its journal when the store answers again",
-                req.id,
-                reason_of(exc),
-                extra=failed,
-            )
+            log.warning("request %s: the store failed during the run (%s)", req.id, reason_of(exc), extra=fields)
         elif isinstance(exc, OrcError):
-            log.info("request %s failed: %s", req.id, exc, extra=failed)
+            log.info("request %s failed: %s", req.id, exc, extra=fields)
         else:
-            log.error("request %s failed unexpectedly", req.id, exc_info=exc, extra=failed)
+            log.error("request %s failed unexpectedly", req.id, exc_info=exc, extra=fields)
         message = STORE_FAILED if is_store_error(exc) else user_message(exc)
         if step is None and problems_of(exc):
             step = "checks before any change (nothing was changed)"
@@ -337,8 +332,12 @@ class Runner:
                 lease_owner=None,
             )
         except Exception as again:
-            if is_store_error(again):  # the lease expires and the sweep resumes it
-                log.warning("request %s: could not record its failure: %s", req.id, reason_of(again))
+            if is_store_error(again):  # its lease runs out, and the sweep resumes it from its journal
+                log.warning(
+                    "request %s: could not record its failure (%s); it resumes when the store is back",
+                    req.id,
+                    reason_of(again),
+                )
             else:
                 log.exception("request %s: could not record its failure", req.id)
             return
