@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from orcoursetrion.cli import STORE_EXIT, fail_line
 from orcoursetrion.config import load_settings
-from orcoursetrion.errors import ConfigError
+from orcoursetrion.errors import ConfigError, StoreUnavailable, user_message
 from orcoursetrion.redact import configure_logging
 
 
@@ -22,17 +23,20 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"orcoursetrion: configuration: {problem}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
-    if args.shell or not settings.slack_enabled:
-        from commands.shell import run
-
-        if not args.shell:
-            print("No Slack tokens configured (SLACK_BOT_TOKEN/SLACK_SIGNING_SECRET): starting the local shell.")
-        return run(settings)
-    from bot.runtime import build
-
+    configure_logging(settings.log_level, settings.log_format)
     try:
+        if args.shell or not settings.slack_enabled:
+            from commands.shell import run
+
+            if not args.shell:
+                print("No Slack tokens configured (SLACK_BOT_TOKEN/SLACK_SIGNING_SECRET): starting the local shell.")
+            return run(settings)
+        from bot.runtime import build
+
         runtime = build(settings)
+    except StoreUnavailable as exc:
+        fail_line("store", user_message(exc))
+        return STORE_EXIT
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"orcoursetrion: configuration: {problem}", file=sys.stderr)

@@ -14,6 +14,7 @@ from bot.metadata import MetadataSigner
 from bot.notify import SlackNotifier
 from bot.users import Directory
 from commands.base import Services
+from orcoursetrion.logcontext import ContextExecutor
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class Bot:
     users: Directory
     notifier: SlackNotifier
     signer: MetadataSigner
-    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(32, thread_name_prefix="orc-slack"))
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ContextExecutor(32, thread_name_prefix="orc-slack"))
 
     @property
     def workflow(self):

@@ -16,6 +16,7 @@ from bot import ids
 from bot.context import Bot
 from bot.users import SlackUser
 from commands.text import MAX_TEXT
+from orcoursetrion import logcontext
 
 log = logging.getLogger(__name__)
 USER_RE = re.compile(r"[UW][A-Z0-9]{2,30}")
@@ -36,6 +37,7 @@ def attach(bot: Bot):
 
     def attach_bot(context, next):
         context["bot"] = bot
+        logcontext.clear()  # Bolt runs middleware, then listeners, on a reused thread
         return next()
 
     return attach_bot
@@ -81,6 +83,7 @@ def actor(context, body, next):
         return _answer(body, "Slack did not say who you are, so I did nothing.")
     known = bot.users.cached(user_id)
     context["actor"] = known or SlackUser(user_id)
+    logcontext.bind(slack_user=user_id)  # this delivery's log lines (and its listener's) name the user
     return next()
 
 

@@ -111,6 +111,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     services = Services(settings, store, workflow, edx)
     app, bot = create_app(services)
     zendesk = attach(workflow, settings, names=lambda user: bot.users.get(user).name, start=False)
+    if zendesk is not None:
+        workflow.metrics.watch_outbox(zendesk.outbox)
     wsgi = make_wsgi(services, app, zendesk.health if zendesk else None)
     scheduler = Scheduler(settings, store, workflow, SlackNotices(services, bot.client), clock=clock)
     return Runtime(settings, store, workflow, services, app, bot, wsgi, zendesk, scheduler)

@@ -1,5 +1,6 @@
 """One WSGI application for every HTTP endpoint, served by waitress:
-POST /slack/events (Bolt), POST /zendesk/webhook (HMAC-verified), GET /healthz.
+POST /slack/events (Bolt), POST /zendesk/webhook (HMAC-verified), GET /healthz (the store
+answers and can write), GET /metrics (Prometheus text format).
 
 Nothing unauthenticated costs more than a signature check: a Slack request's size,
 timestamp and signature are checked on the raw bytes before anything parses or logs its
@@ -8,6 +9,7 @@ body, and a refusal is logged as one line (client address and reason, never the 
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import hmac
 import io
@@ -24,11 +26,14 @@ from slack_bolt.request.internals import parse_body
 
 from bot import zendesk_webhook
 from commands.base import Services
+from orcoursetrion.metrics import CONTENT_TYPE
+from orcoursetrion.store.health import HealthProbe
 
 log = logging.getLogger(__name__)
 SLACK_PATH = "/slack/events"
 ZENDESK_PATH = "/zendesk/webhook"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 ZENDESK_WINDOW = timedelta(minutes=5)
 SLACK_WINDOW = 300  # seconds: Slack's own replay window
 MAX_BODY = 1 << 20  # Zendesk webhook bodies
@@ -129,23 +134,40 @@ def make_wsgi(services: Services, bolt: App | None, health: Callable[[], dict] |
     """`health`: more for /healthz (the Zendesk outbox); it never fails the check."""
     settings = services.settings
     slack = slack_edge(bolt, settings.slack_signing_secret, not settings.socket_mode) if bolt is not None else None
+    probe = HealthProbe(services.store.check)
+    metrics = services.workflow.metrics
 
     def application(environ, start_response):
+        """Each request in a fresh copy of the log context: what one binds stays its own."""
+        return contextvars.copy_context().run(route, environ, start_response)
+
+    def route(environ, start_response):
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
-            up = services.store.ping()
-            payload = {"status": "ok" if up else "degraded", "store": "ok" if up else "down"}
-            if health is not None:
-                try:
-                    payload.update(health())
-                except Exception:
-                    log.warning("health details failed", exc_info=True)
-            return _json(start_response, "200 OK" if up else "503 Service Unavailable", payload)
+            return healthz(start_response)
+        if path == METRICS_PATH and method in ("GET", "HEAD"):
+            body = metrics.render()
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
+            return [body]
         if path == SLACK_PATH and slack is not None:
             return slack(environ, start_response)
         if path == ZENDESK_PATH and method == "POST":
             return zendesk(environ, start_response)
         return _json(start_response, "404 Not Found", {"error": "not found"})
+
+    def healthz(start_response):
+        """200 when the store answers and a write probe commits; 503 with the reason."""
+        reason = probe.reason()
+        payload: dict = {"status": "ok", "store": "ok"}
+        if reason is not None:
+            log.warning("health check: store unavailable: %s", reason)
+            payload = {"status": "unavailable", "store": "down", "reason": reason}
+        if health is not None:
+            try:
+                payload.update(health())
+            except Exception:
+                log.warning("health details failed", exc_info=True)
+        return _json(start_response, "200 OK" if reason is None else "503 Service Unavailable", payload)
 
     def zendesk(environ, start_response):
         secret = services.settings.zendesk_webhook_secret

@@ -28,7 +28,10 @@ class Services:
     edx: Edx | None = None
 
     def plan_ctx(self) -> Context:
-        return plan_context(self.settings, pacer=self.workflow.pacer, journal=PlanJournal(self.store))
+        ctx = plan_context(self.settings, pacer=self.workflow.pacer, journal=PlanJournal(self.store))
+        if ctx.world.gh is not None:
+            ctx.world.gh.on_request = self.workflow.metrics.github_request
+        return ctx
 
     def is_approver(self, user: str | None) -> bool:
         return self.settings.is_approver(user)

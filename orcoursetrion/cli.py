@@ -30,6 +30,7 @@ PROG = "orcoursetrion"
 COURSE_HELP = "Course to work on (e.g. 6.0001)"
 TERM_HELP = "Term of the course (e.g. Spring_2015)"
 NEW_TERM_HELP = "Term of the new run (e.g. Spring_2016)"
+STORE_EXIT = 3  # the exit status when DATABASE_URL cannot be used
 
 Handler = Callable[[argparse.Namespace, "Settings"], int]
 
@@ -470,14 +471,16 @@ def _propose_rollover(draft, settings: Settings):
 
 def run_db(args: argparse.Namespace, settings: Settings) -> int:
     from orcoursetrion.store import Store, current_revision, head_revision, upgrade
+    from orcoursetrion.store.health import unavailable_on_error
 
-    store = Store(settings.database_url)
-    try:
-        if args.db_command == "upgrade":
-            upgrade(store)
-        say(f"Database schema at {current_revision(store)} (newest: {head_revision()}).")
-    finally:
-        store.close()
+    with unavailable_on_error(settings.database_url):
+        store = Store(settings.database_url)
+        try:
+            if args.db_command == "upgrade":
+                upgrade(store)
+            say(f"Database schema at {current_revision(store)} (newest: {head_revision()}).")
+        finally:
+            store.close()
     return 0
 
 
@@ -500,16 +503,16 @@ class _OneLine(logging.Formatter):
 
 
 def configure_cli_logging(settings: Settings) -> None:
-    """Quiet by default: errors only, plus GitHub's rate-limit pauses; LOG_LEVEL set in the
-    environment gives the service's full log format instead."""
-    from orcoursetrion.redact import configure_logging, install_log_redaction
+    """Quiet by default: errors only, plus GitHub's rate-limit pauses (as JSON lines with
+    LOG_FORMAT=json); LOG_LEVEL set in the environment gives the service's log instead."""
+    from orcoursetrion.redact import JsonFormatter, configure_logging, install_log_redaction
 
     if os.environ.get("LOG_LEVEL"):
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         return
     install_log_redaction()
     handler = logging.StreamHandler()
-    handler.setFormatter(_OneLine())
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else _OneLine())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.ERROR)
@@ -519,13 +522,16 @@ def configure_cli_logging(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from orcoursetrion.config import library_settings
-    from orcoursetrion.errors import ConfigError, OrcError, ValidationError, user_message
+    from orcoursetrion.errors import ConfigError, OrcError, StoreUnavailable, ValidationError, user_message
     from orcoursetrion.redact import redact
 
     try:
         settings = library_settings()  # the environment; in a script, also the ORC_* attributes it set
         configure_cli_logging(settings)
         return args.func(args, settings)
+    except StoreUnavailable as exc:
+        fail_line("store", user_message(exc))
+        return STORE_EXIT
     except ConfigError as exc:
         for problem in exc.problems:
             fail_line("configuration", problem)

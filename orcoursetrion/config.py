@@ -138,6 +138,7 @@ class Settings:
     edx_api_url: str | None = None
     edx_api_token: str | None = None
     log_level: str = "INFO"
+    log_format: str = "text"  # text | json (one JSON object per line)
 
     @property
     def slack_enabled(self) -> bool:
@@ -224,6 +225,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "EDX_API_URL": ("edx_api_url", "url"),
     "EDX_API_TOKEN": ("edx_api_token", "str"),
     "LOG_LEVEL": ("log_level", "level"),
+    "LOG_FORMAT": ("log_format", "logformat"),
 }
 
 
@@ -297,6 +299,10 @@ def _parse(kind: str, key: str, raw: str):
         if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value.upper()
+    if kind == "logformat":
+        if value.lower() not in ("text", "json"):
+            raise ValueError("must be text or json")
+        return value.lower()
     if kind == "dburl":
         return normalize_database_url(value)
     if kind == "appid":

@@ -49,6 +49,17 @@ class ConfigError(OrcError):
         super().__init__("\n".join(self.problems))
 
 
+class StoreUnavailable(OrcError):
+    """The store (DATABASE_URL) cannot be used: unreachable, refusing, not answering,
+    read-only, full, or its schema is not at the newest migration."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        """`url` is already masked (`postgresql://postgres:***@host/db`: the user stays, to
+        tell which account); `reason` is masked here."""
+        self.url, self.reason = url, redact(reason)
+        Exception.__init__(self, f"DATABASE_URL {url}: {self.reason}")
+
+
 class ValidationError(OrcError):
     """User input failed validation before anything reached GitHub."""
 
@@ -154,7 +165,7 @@ def user_message(exc: BaseException) -> str:
         return f"This cannot run until {len(exc.preflight)} problems are fixed: {exc}"
     if isinstance(exc, ConfigError):
         return "Configuration problem: " + "; ".join(exc.problems)
-    if isinstance(exc, ValidationError):
+    if isinstance(exc, ValidationError | StoreUnavailable):
         return str(exc)
     if isinstance(exc, GitHubRepoExists):
         return f"That repository already exists on GitHub: {exc}"

@@ -132,6 +132,7 @@ class GitHub:
         self._login: str | None = None
         self.stop: threading.Event | None = None  # set by a stopping runner: waits end at once
         self.on_wait: Callable[[float, str], None] | None = None  # told when a call waits (limits, retries)
+        self.on_request: Callable[[str, str], None] | None = None  # told of each request sent (metrics)
 
     def _github(self, auth: Auth.Auth | None) -> Github:
         return Github(
@@ -292,11 +293,33 @@ class GitHub:
         installation = self._route(path)
         requester = self._client(installation).requester
         return self.call(
-            lambda: requester.requestJsonAndCheck(verb, path, parameters=params, headers=headers, input=input),
+            lambda: self._counted(
+                verb,
+                lambda: requester.requestJsonAndCheck(verb, path, parameters=params, headers=headers, input=input),
+            ),
             write=write,
             idempotent=idempotent,
             installation=installation,
         )
+
+    def _counted(self, verb: str, send: Callable[[], T]) -> T:
+        """Send one request and tell `on_request` (method, status: `2xx`, GitHub's error
+        code, or `no_answer`); the one place every REST request passes."""
+        status = "2xx"
+        try:
+            return send()
+        except GithubException as exc:
+            status = str(exc.status)
+            raise
+        except (requests.ConnectionError, requests.Timeout):
+            status = "no_answer"
+            raise
+        finally:
+            if self.on_request is not None:
+                try:
+                    self.on_request(verb, status)
+                except Exception:
+                    log.debug("on_request listener failed", exc_info=True)
 
     def _get(self, path: str, params: dict | None = None, headers: dict | None = None) -> Any | None:
         """GET a resource; None when GitHub answers 404."""

@@ -3,9 +3,11 @@ in every string that may reach a log, Slack, a ticket or an exception."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
+from datetime import UTC, datetime
 
 # Every pattern is linear in its input: bounded repeats, and a literal ("://", "authorization")
 # that anchors each match, so a megabyte of one token is scanned once.
@@ -56,6 +58,32 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the context fields known
+    (request id, Slack user, action, outcome), and the exception as a field; masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from orcoursetrion.logcontext import FIELDS, current
+
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        entry.update(current())
+        for name in FIELDS:  # `extra={...}` on one call wins over the context
+            if getattr(record, name, None) is not None:
+                entry[name] = getattr(record, name)
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        elif record.exc_text:
+            entry["exception"] = redact(record.exc_text)
+        if record.stack_info:
+            entry["stack"] = redact(record.stack_info)
+        return json.dumps(entry, default=lambda value: redact(value), ensure_ascii=False)
+
+
 _installed = False
 
 
@@ -85,11 +113,15 @@ def install_log_redaction() -> None:
     logging.setLogRecordFactory(factory)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Root logging for the app and CLI: one stderr handler, secrets masked."""
+def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """Root logging for the app and CLI: one stderr handler, secrets masked; `fmt` is
+    `text` (one readable line) or `json` (one JSON object per line)."""
     install_log_redaction()
     handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

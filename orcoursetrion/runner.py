@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import socket
 import threading
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from orcoursetrion import logcontext
 from orcoursetrion.actions.context import live_context, shared_pacer
 from orcoursetrion.config import Settings
 from orcoursetrion.errors import LeaseLost, OrcError, ShuttingDown, problems_of, user_message
@@ -31,8 +33,11 @@ from orcoursetrion.lifecycle import Status
 from orcoursetrion.operations import Change, Context
 from orcoursetrion.pacing import Pacer
 from orcoursetrion.store import RequestView, Store
+from orcoursetrion.store.health import is_store_error, reason_of
 
 log = logging.getLogger(__name__)
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,30}")
+STORE_FAILED = "The database stopped answering during this step; press Retry (or run the command again) to continue."
 
 
 # -- owner ids ----------------------------------------------------------------------------------
@@ -125,6 +130,7 @@ class JobRun:
     runner: Runner
     current_step: str | None = None
     _contexts: list[Context] = field(default_factory=list)
+    _began: dict[int, float] = field(default_factory=dict)  # id(change) -> when its apply started
 
     def context(self, scope: str = "") -> Context:
         ctx = self.runner.context_factory(
@@ -138,15 +144,20 @@ class JobRun:
         ctx.on_start = self._on_start
         if ctx.world.gh is not None:
             ctx.world.gh.on_wait = lambda seconds, reason: self.emit("waiting", reason, seconds=seconds)
+            ctx.world.gh.on_request = self.runner.on_github_request
         self._contexts.append(ctx)
         return ctx
 
     def _on_start(self, change: Change, index: int, total: int) -> None:
         self.current_step = f"step {index} of {total}: {change.text}"
-        self.emit("step_started", change.text, index=index, total=total)
+        self._began[id(change)] = time.monotonic()
+        logcontext.bind(action=change.op)
+        self.emit("step_started", change.text, index=index, total=total, op=change.op)
 
     def _on_step(self, change: Change, index: int, total: int) -> None:
-        self.emit("step", change.text, changed=change.changed, index=index, total=total)
+        began = self._began.pop(id(change), None)
+        seconds = time.monotonic() - began if began is not None else None
+        self.emit("step", change.text, changed=change.changed, index=index, total=total, op=change.op, seconds=seconds)
 
     def emit(self, kind: str, text: str | None = None, **data) -> None:
         self.runner.bus.emit(Event(kind, self.request, self.runner.owner, text, data))
@@ -173,8 +184,10 @@ class Runner:
         owner: str | None = None,
         pacer: Pacer | None = None,
         context_factory: ContextFactory | None = None,
+        on_github_request: Callable[[str, str], None] | None = None,
     ) -> None:
         self.settings, self.store, self.bus = settings, store, bus
+        self.on_github_request = on_github_request  # counts each GitHub request (metrics)
         self.owner = owner or new_owner_id()
         self.pacer = pacer or shared_pacer(settings)
         self.context_factory = context_factory or live_context
@@ -243,6 +256,11 @@ class Runner:
             if req.id in self._running:
                 return
             self._running.add(req.id)
+        requester = req.requester if _SLACK_USER.fullmatch(req.requester or "") else None
+        with logcontext.bound(request_id=req.id, action=req.type, slack_user=requester):
+            self._execute_bound(req)
+
+    def _execute_bound(self, req: RequestView) -> None:
         lease = Lease(req.id, self.owner, req.attempts, self._stop)
         beat = threading.Event()
         heart = threading.Thread(target=self._heartbeat, args=(lease, beat), daemon=True, name=f"orc-lease-{req.id}")
@@ -264,6 +282,7 @@ class Runner:
             )
             if done is not None:
                 self.bus.emit(Event("completed", done, self.owner, outcome.message))
+                log.info("request %s completed", req.id, extra={"outcome": "completed", "action": req.type})
             else:
                 self.taken_over.add(req.id)
                 log.warning("request %s finished here but its lease had been taken over", req.id)
@@ -289,11 +308,14 @@ class Runner:
             )
 
     def _fail(self, req: RequestView, lease: Lease, exc: BaseException, step: str | None) -> None:
-        if isinstance(exc, OrcError):
-            log.info("request %s failed: %s", req.id, exc)
+        fields = {"outcome": "failed", "action": req.type}
+        if is_store_error(exc):
+            log.warning("request %s: the store failed during the run (%s)", req.id, reason_of(exc), extra=fields)
+        elif isinstance(exc, OrcError):
+            log.info("request %s failed: %s", req.id, exc, extra=fields)
         else:
-            log.error("request %s failed unexpectedly", req.id, exc_info=exc)
-        message = user_message(exc)
+            log.error("request %s failed unexpectedly", req.id, exc_info=exc, extra=fields)
+        message = STORE_FAILED if is_store_error(exc) else user_message(exc)
         if step is None and problems_of(exc):
             step = "checks before any change (nothing was changed)"
         try:
@@ -309,8 +331,15 @@ class Runner:
                 error_step=step[:200] if step else None,
                 lease_owner=None,
             )
-        except Exception:
-            log.exception("request %s: could not record its failure", req.id)
+        except Exception as again:
+            if is_store_error(again):  # its lease runs out, and the sweep resumes it from its journal
+                log.warning(
+                    "request %s: could not record its failure (%s); it resumes when the store is back",
+                    req.id,
+                    reason_of(again),
+                )
+            else:
+                log.exception("request %s: could not record its failure", req.id)
             return
         if failed is not None:
             self.bus.emit(Event("failed", failed, self.owner, message, {"step": step}))
@@ -327,8 +356,8 @@ class Runner:
                     lease.lost.set()
                     return
                 renewed = time.monotonic()
-            except Exception:
-                log.warning("request %s: lease renewal failed", lease.request_id, exc_info=True)
+            except Exception as exc:
+                log.warning("request %s: lease renewal failed", lease.request_id, exc_info=not is_store_error(exc))
                 if time.monotonic() - renewed > self.settings.lease_seconds:
                     log.error(
                         "request %s: lease not renewed for %ss; stopping", lease.request_id, self.settings.lease_seconds
@@ -369,8 +398,12 @@ class Runner:
             while not self._stop.wait(interval):
                 try:
                     self.resume_all()
-                except Exception:
-                    log.warning("sweep for abandoned requests failed", exc_info=True)
+                except Exception as exc:
+                    log.warning(
+                        "sweep for abandoned requests failed: %s",
+                        reason_of(exc) if is_store_error(exc) else exc,
+                        exc_info=not is_store_error(exc),
+                    )
 
         self._sweeper = threading.Thread(target=sweep, daemon=True, name="orc-sweeper")
         self._sweeper.start()

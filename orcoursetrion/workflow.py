@@ -1,7 +1,8 @@
 """The request lifecycle service: the lifecycle (who may move a request where), the
 runner (leases, execution, resume, shutdown) and the event bus, wired together.
 
-The CLI, the shell, the scheduler and the Slack bot all go through one `Workflow`.
+The CLI, the shell, the scheduler and the Slack bot all go through one `Workflow`, which
+also keeps the process's metrics (`orcoursetrion.metrics`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from orcoursetrion.config import Settings
 from orcoursetrion.events import Event, EventBus, Listener
 from orcoursetrion.jobtypes import describe
 from orcoursetrion.lifecycle import Lifecycle, Status
+from orcoursetrion.metrics import Metrics
 from orcoursetrion.pacing import Pacer
 from orcoursetrion.runner import ContextFactory, Runner
 from orcoursetrion.store import RequestView, Store
@@ -29,8 +31,12 @@ class Workflow(Lifecycle):
         context_factory: ContextFactory | None = None,
     ) -> None:
         bus = EventBus()
-        self.runner = Runner(settings, store, bus, owner, pacer, context_factory)
+        self.metrics = Metrics()
+        self.runner = Runner(settings, store, bus, owner, pacer, context_factory, self.metrics.github_request)
         super().__init__(settings, store, bus, self.runner.start, describe)
+        bus.subscribe(self.metrics.on_event, "metrics")
+        self.metrics.watch_pacer(self.runner.pacer)
+        self.metrics.watch_scheduled(store)
 
     @property
     def owner(self) -> str:

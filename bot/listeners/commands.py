@@ -3,6 +3,8 @@ Bolt's threads and its one answer follows — a reply, a form, or the plan in th
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
@@ -13,6 +15,7 @@ from bot.users import SlackUser
 from commands import Invocation, OpenModal, Reply, dispatch
 
 COMMAND = "/orc"
+log = logging.getLogger(__name__)
 
 
 def orc(ack: Ack, body: dict, bot: Bot, actor: SlackUser, channel_id: str | None, respond: Respond, client: WebClient):
@@ -32,6 +35,7 @@ def _reply_error(respond: Respond):
 
 def run(bot: Bot, text: str, actor: SlackUser, channel: str | None, trigger_id, respond: Respond, client: WebClient):
     """The verb, after the ack; its answer is the one private reply."""
+    log.info("%s %s", COMMAND, (text.split() or ["help"])[0][:20])  # the verb only: the rest is the user's
     user = bot.users.get(actor.id)
     inv = Invocation(
         user=actor.id, args=[], channel=channel, user_name=user.name, timezone=user.tz or bot.settings.timezone

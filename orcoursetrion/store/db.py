@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -21,9 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orcoursetrion.changes import Change, RepoOwner, StepRecord
 from orcoursetrion.config import default_database_path, default_database_url
-from orcoursetrion.errors import LeaseLost, RequestNotFound
+from orcoursetrion.errors import LeaseLost, RequestNotFound, StoreUnavailable
 from orcoursetrion.lifecycle import Status, allowed
 from orcoursetrion.redact import redact
+from orcoursetrion.store.health import postgres_limits, shown_url, sqlite_space_problem, unavailable_on_error
 from orcoursetrion.store.models import (
     AuditEvent,
     Course,
@@ -161,7 +164,14 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "do_connect")
+        def _limits(_dialect, _record, _cargs, cparams):
+            postgres_limits(cparams)
+
+    return engine
 
 
 class Store:
@@ -186,14 +196,18 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    def ping(self) -> bool:
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return True
-        except Exception:  # any driver error means "down" for the health check
-            log.warning("store ping failed", exc_info=True)
-            return False
+    def check(self) -> None:
+        """Raise StoreUnavailable unless the store answers and can write: one transaction
+        that inserts and deletes a probe row (committed, so a full disk or a read-only
+        file shows), after SQLite's room for the next write is read."""
+        with unavailable_on_error(self.url), self.engine.begin() as conn:
+            if self.is_sqlite:
+                problem = sqlite_space_problem(conn, self.url)
+                if problem:
+                    raise StoreUnavailable(shown_url(self.url), problem)
+            key = f"healthz-probe/{os.getpid()}/{threading.get_ident()}"
+            conn.execute(SlackDelivery.__table__.insert().values(key=key, seen_at=utcnow()))
+            conn.execute(delete(SlackDelivery).where(SlackDelivery.key == key))
 
     # -- requests ---------------------------------------------------------------------------------
     def create_request(
@@ -941,6 +955,13 @@ class Store:
                 .execution_options(synchronize_session=False)
             )
             return done.rowcount == 1
+
+    def count_due_tasks(self) -> int:
+        """Scheduled tasks whose time has come and that no replica claimed (for /metrics)."""
+        with self.session() as s:
+            now = self.db_now(s)
+            due = and_(ScheduledTask.status == "scheduled", ScheduledTask.due_at <= now)
+            return s.scalar(select(func.count()).select_from(ScheduledTask).where(due)) or 0
 
     def tasks(
         self,

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from orcoursetrion.changes import Change
-from orcoursetrion.errors import ConfigError, LeaseLost, RequestNotFound
+from orcoursetrion.errors import LeaseLost, RequestNotFound, StoreUnavailable
 from orcoursetrion.lifecycle import Status
-from orcoursetrion.store import Store, current_revision, head_revision, open_store, upgrade
+from orcoursetrion.store import current_revision, head_revision, open_store, upgrade
 from orcoursetrion.store.models import utcnow
 
 
@@ -29,9 +29,10 @@ def test_migrations_reach_head_and_are_idempotent(store):
 
 
 def test_postgres_is_not_migrated_implicitly(postgres_url):
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(StoreUnavailable) as raised:
         open_store(postgres_url)
     assert "orcoursetrion db upgrade" in str(raised.value)
+    assert str(raised.value).startswith("DATABASE_URL postgresql+psycopg://postgres")
 
 
 def test_compare_and_set_lets_exactly_one_caller_win(store):
@@ -193,10 +194,10 @@ def test_items_and_lists(store):
     assert store.list_requests(statuses=(Status.FAILED,)) == []
 
 
-def test_ping(database_url):
-    store = Store(database_url)
-    assert store.ping() is True
-    store.close()
+def test_check_writes_and_leaves_no_trace(store):
+    store.check()
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM slack_deliveries").scalar() == 0
 
 
 def test_a_terms_runs_and_their_kinds_take_a_fixed_number_of_queries(store):
@@ -216,3 +217,16 @@ def test_a_terms_runs_and_their_kinds_take_a_fixed_number_of_queries(store):
         event.remove(store.engine, "before_cursor_execute", listener)
     assert len(runs) == 200 and runs[0].members == ("a", "b") and set(kinds.values()) == {"xml"}
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 4
+
+
+def test_postgres_connections_are_bounded_and_keep_the_urls_options(postgres_url):
+    """Every PostgreSQL connection gets a statement and a lock timeout beside the URL's own
+    `options` (here the test schema's search_path)."""
+    store = open_store(postgres_url, auto_upgrade=True)
+    try:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "30s"
+            assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "10s"
+            assert conn.exec_driver_sql("SHOW search_path").scalar().startswith("t_")
+    finally:
+        store.close()
