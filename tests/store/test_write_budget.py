@@ -9,12 +9,13 @@ from itertools import pairwise
 
 import pytest
 
-from orcoursetrion.actions import shared_pacer
+from orcoursetrion import actions
+from orcoursetrion.actions import live_context, shared_pacer
 from orcoursetrion.errors import ShuttingDown
 from orcoursetrion.pacing import HOUR, MINUTE, MemoryBucket, Pacer, WriteRule
 from orcoursetrion.store import Store, upgrade
 from orcoursetrion.store.budget import StoreBucket, budget_key
-from orcoursetrion.store.models import WriteSend
+from orcoursetrion.store.models import WriteBudget, WriteSend
 from tests.clock import ManualClock
 from tests.conftest import settings_for
 
@@ -228,3 +229,29 @@ def test_the_budget_key_names_the_api_and_never_a_credential():
     assert budget_key("https://github.mit.edu/api/v3/") == "github.mit.edu/api/v3"
     assert budget_key("https://user:secret@api.github.com") == "api.github.com"
     assert budget_key("http://127.0.0.1:8080/api/v3") == "127.0.0.1:8080/api/v3"
+
+
+def test_retry_after_from_github_is_written_for_every_process(github, database_url):
+    """GitHub.call -> pacer.pause lands in the store: another handle sees why and until when."""
+    github.fail(
+        "POST",
+        r"/orgs/mitx/repos$",
+        403,
+        times=1,
+        body={"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."},
+        headers={"retry-after": "1"},
+    )
+    settings = settings_for(github, database_url)
+    store, other = store_at(database_url), store_at(database_url)
+    try:
+        pacer = shared_pacer(settings, store)
+        started = time.monotonic()
+        actions.create_xml_repo("8.01r", "Fall_2030", ctx=live_context(settings, pacer=pacer))
+        assert time.monotonic() - started >= 1.0 and pacer.stats.pauses == 1
+        with other.session() as s:
+            row = s.get(WriteBudget, budget_key(settings.gh_api_url))
+            assert row.pause_reason == "GitHub asked us to wait" and row.paused_until > 0
+        assert github.repo("mitx", "content-mit-801r-Fall_2030") is not None
+    finally:
+        store.close()
+        other.close()
