@@ -113,6 +113,9 @@ class Bucket(Protocol):
     def pause_state(self, fresh: bool = True) -> tuple[float, str]:
         """Seconds left of the pause and why (0 when none); `fresh=False` may be a second old."""
 
+    def paused_until(self) -> float:
+        """When the pause ends, on the bucket's clock (as reservations' `send_at`)."""
+
 
 class MemoryBucket:
     """The budget in this process only (0.2.1-style library calls, dry runs, tests)."""
@@ -152,6 +155,10 @@ class MemoryBucket:
     def pause_state(self, fresh: bool = True) -> tuple[float, str]:
         with self._lock:
             return max(0.0, self._paused_until - self.clock.now()), self._reason
+
+    def paused_until(self) -> float:
+        with self._lock:
+            return self._paused_until
 
 
 def _mark(sends: list[float], n: int) -> float | None:
@@ -256,11 +263,11 @@ class Pacer:
             # Look for a pause GitHub asked for while we slept just before the slot, so the
             # look's own latency never delays the send.
             _sleep_until(deadline - LOOK_AHEAD, stop)
-            paused = self.bucket.pause_state()[0] > 0
+            paused = self.bucket.paused_until() > reservation.send_at
             _sleep_until(deadline, stop)
             if not paused:
                 break
-            # The slot fell inside a (longer) pause: take a new one after it.
+            # A pause set while we slept covers the slot: take a new one after it.
         if waited:
             with self._stats_lock:
                 self.stats.waited_seconds += waited

@@ -88,6 +88,11 @@ class StoreBucket:
             self._remember(now, until, reason)
         return max(0.0, until - now), reason
 
+    def paused_until(self) -> float:
+        with self.store.session() as s:
+            until = s.execute(select(WriteBudget.paused_until).where(WriteBudget.key == self.key)).scalar_one_or_none()
+        return until or 0.0
+
     # -- internals ------------------------------------------------------------------------
     def _now(self, s: Session) -> float:
         if self._injected is not None:

@@ -3,6 +3,7 @@ PostgreSQL), shared by every handle on the store, paused for everyone, stoppable
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from itertools import pairwise
@@ -17,7 +18,7 @@ from orcoursetrion.store import Store, upgrade
 from orcoursetrion.store.budget import StoreBucket, budget_key
 from orcoursetrion.store.models import WriteBudget, WriteSend
 from tests.clock import ManualClock
-from tests.conftest import settings_for
+from tests.conftest import DATABASES, postgres_schema_url, settings_for
 
 KEY = "github.example.edu/api/v3"
 
@@ -99,7 +100,45 @@ def test_store_and_memory_give_the_same_schedule(database_url):
         if isinstance(bucket, StoreBucket):
             bucket.store.close()
     assert schedules[0] == pytest.approx(schedules[1])
-    assert schedules[0][5] >= schedules[0][4] + 40  # the pause moved the next write past it
+    assert schedules[0][5] == pytest.approx(schedules[0][4] + 40)  # the next write goes as the pause ends
+
+
+@pytest.fixture(params=["memory", *DATABASES])
+def live_bucket(request, tmp_path):
+    """A bucket on the real clock: in memory, or in a SQLite or PostgreSQL store."""
+    if request.param == "memory":
+        yield MemoryBucket()
+        return
+    url, drop = (f"sqlite:///{tmp_path / 'live.db'}", None)
+    if request.param == "postgresql":
+        url, drop = postgres_schema_url(os.environ["TEST_DATABASE_URL"])
+    store = store_at(url)
+    try:
+        yield StoreBucket(store, KEY)
+    finally:
+        store.close()
+        if drop:
+            drop()
+
+
+def test_a_write_waiting_for_its_slot_honours_a_pause_set_meanwhile(live_bucket):
+    pacer = Pacer(per_minute=60, per_hour=10_000, bucket=live_bucket)
+    with pacer.slot(write=True):
+        pass
+    sent: list[float] = []
+
+    def second_write() -> None:
+        with pacer.slot(write=True):
+            sent.append(time.monotonic())
+
+    waiter = threading.Thread(target=second_write)
+    waiter.start()  # its slot is ~1 s away
+    time.sleep(0.3)
+    paused_at = time.monotonic()
+    pacer.pause(1.5, "GitHub asked us to wait")
+    waiter.join(10)
+    assert sent and sent[0] - paused_at >= 1.4  # not at its old slot: after the pause
+    assert pacer.stats.writes == 2 and pacer.stats.waits == 1
 
 
 def test_two_handles_on_one_store_share_one_budget(database_url):
