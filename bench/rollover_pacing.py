@@ -37,17 +37,18 @@ SCRIPT = Path(sys.executable).with_name("orcoursetrion")
 
 
 def postgres_base() -> str | None:
-    """The PostgreSQL to use, if one answers within a few seconds."""
-    url = os.environ.get("TEST_DATABASE_URL") or LOCAL_PG
-    engine = create_engine(url, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return url
-    except Exception:  # any failure to connect means: no PostgreSQL here
-        return None
-    finally:
-        engine.dispose()
+    """The PostgreSQL to use: TEST_DATABASE_URL, else a local one, if it answers in seconds."""
+    for url in filter(None, (os.environ.get("TEST_DATABASE_URL"), LOCAL_PG)):
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return url
+        except Exception:  # any failure to connect means: not this one
+            continue
+        finally:
+            engine.dispose()
+    return None
 
 
 def run(database_url: str, processes: int, tmp: Path) -> None:
