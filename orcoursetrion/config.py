@@ -104,6 +104,7 @@ class Settings:
     production_gitreload: str | None = None
     gh_writes_per_minute: int = 80
     gh_writes_per_hour: int = 500
+    gh_write_burst: int = 1
     gh_max_concurrent: int = 10
     gh_timeout: int = 30
     gh_max_retries: int = 6
@@ -195,6 +196,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "ORC_PRODUCTION_GITRELOAD": ("production_gitreload", "url"),
     "ORC_GH_WRITES_PER_MINUTE": ("gh_writes_per_minute", "posint"),
     "ORC_GH_WRITES_PER_HOUR": ("gh_writes_per_hour", "posint"),
+    "ORC_GH_WRITE_BURST": ("gh_write_burst", "posint"),
     "ORC_GH_MAX_CONCURRENT": ("gh_max_concurrent", "concurrency"),
     "ORC_GH_TIMEOUT": ("gh_timeout", "posint"),
     "ORC_GH_MAX_RETRIES": ("gh_max_retries", "int"),
@@ -430,6 +432,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         ):
             if not values.get(name) and not (name == "zendesk_subdomain" and values.get("zendesk_url")):
                 problems.append(f"{key}: required when Zendesk is configured")
+    if values.get("gh_write_burst", 1) > values.get("gh_writes_per_minute", Settings.gh_writes_per_minute):
+        problems.append("ORC_GH_WRITE_BURST: must be at most ORC_GH_WRITES_PER_MINUTE")
     if problems:
         raise ConfigError(problems)
     known = {f.name for f in fields(Settings)}

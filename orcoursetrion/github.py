@@ -4,9 +4,9 @@ one pacing and retry policy, typed errors.
 Every request goes to a route of GitHub's OpenAPI description (teams by slug,
 `/orgs/{org}/teams/{team_slug}/...`, never PyGithub's `/organizations/{id}/team/{id}`),
 with `X-GitHub-Api-Version: 2022-11-28`. PyGithub's own throttling and retries are
-switched off so that `Pacer` is the only policy: writes are admitted under GitHub's
-secondary limits, `Retry-After` and rate-limit resets pause every thread, and transient
-failures are retried with backoff.
+switched off so that `Pacer` is the only policy: writes spend the account's write budget
+(shared through the store by every process), `Retry-After` and rate-limit resets pause
+everyone on that budget, and transient failures are retried with backoff.
 """
 
 from __future__ import annotations

@@ -189,7 +189,7 @@ class Runner:
         self.settings, self.store, self.bus = settings, store, bus
         self.on_github_request = on_github_request  # counts each GitHub request (metrics)
         self.owner = owner or new_owner_id()
-        self.pacer = pacer or shared_pacer(settings)
+        self.pacer = pacer or shared_pacer(settings, store)  # the store's budget: shared by every process
         self.context_factory = context_factory or live_context
         self._executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="orc-run")
         self._lock = threading.Lock()

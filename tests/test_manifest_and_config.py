@@ -102,6 +102,23 @@ def test_every_problem_is_one_line_naming_the_key_never_the_value():
     assert any(p.startswith("ORC_GH_OAUTH2_TOKEN: required to run the Slack bot (or a GitHub App") for p in problems)
 
 
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"ORC_GH_WRITE_BURST": "0"}, "ORC_GH_WRITE_BURST: "),
+        ({"ORC_GH_WRITE_BURST": "two"}, "ORC_GH_WRITE_BURST: "),
+        ({"ORC_GH_WRITE_BURST": "81"}, "ORC_GH_WRITE_BURST: must be at most ORC_GH_WRITES_PER_MINUTE"),
+        ({"ORC_GH_WRITE_BURST": "5", "ORC_GH_WRITES_PER_MINUTE": "4"}, "ORC_GH_WRITE_BURST: must be at most"),
+    ],
+)
+def test_the_write_burst_is_a_positive_whole_number_within_the_minute_limit(env, problem):
+    assert load_settings({}, env_file=None).gh_write_burst == 1  # writes spaced 60/limit apart
+    assert load_settings({"ORC_GH_WRITE_BURST": "3"}, env_file=None).gh_write_burst == 3
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env, env_file=None)
+    assert len(raised.value.problems) == 1 and raised.value.problems[0].startswith(problem)
+
+
 def test_env_file_is_read_and_the_environment_wins(tmp_path):
     dotenv = tmp_path / ".env"
     dotenv.write_text("ORC_XML_ORG=from-file\nORC_COURSE_PREFIX=file-prefix\n")

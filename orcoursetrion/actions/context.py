@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from orcoursetrion import config
 from orcoursetrion.config import NO_CREDENTIALS, Settings, load_settings
@@ -13,16 +14,38 @@ from orcoursetrion.journal import Journal, MemoryJournal
 from orcoursetrion.operations import Context, StepListener, World
 from orcoursetrion.pacing import Pacer
 
+if TYPE_CHECKING:
+    from orcoursetrion.store import Store
+
 _pacers: dict[tuple, Pacer] = {}
+_places: dict[int, threading.BoundedSemaphore] = {}
 _pacers_lock = threading.Lock()
 
 
-def shared_pacer(settings: Settings) -> Pacer:
-    """One pacer per process (per limits), shared by every thread talking to GitHub."""
-    key = (settings.gh_writes_per_minute, settings.gh_writes_per_hour, settings.gh_max_concurrent)
+def _process_places(max_concurrent: int) -> threading.BoundedSemaphore:
+    """The process's cap on GitHub requests in flight, whichever budget they use."""
+    with _pacers_lock:
+        if max_concurrent not in _places:
+            _places[max_concurrent] = threading.BoundedSemaphore(max_concurrent)
+        return _places[max_concurrent]
+
+
+def shared_pacer(settings: Settings, store: Store | None = None) -> Pacer:
+    """The pacer for this configuration. With a `store`, its write budget is the store's,
+    shared by every process on it (bot replicas, CLI commands); without one (0.2.1-style
+    library calls, dry runs) it is this process's. Either way the concurrency cap is the
+    process's."""
+    places = _process_places(settings.gh_max_concurrent)
+    limits = (settings.gh_writes_per_minute, settings.gh_writes_per_hour, settings.gh_max_concurrent)
+    if store is not None:
+        from orcoursetrion.store.budget import StoreBucket, budget_key
+
+        bucket = StoreBucket(store, budget_key(settings.gh_api_url))
+        return Pacer(*limits, burst=settings.gh_write_burst, bucket=bucket, places=places)
+    key = (*limits, settings.gh_write_burst)
     with _pacers_lock:
         if key not in _pacers:
-            _pacers[key] = Pacer(*key)
+            _pacers[key] = Pacer(*limits, burst=settings.gh_write_burst, places=places)
         return _pacers[key]
 
 

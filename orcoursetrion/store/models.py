@@ -1,11 +1,23 @@
 """Tables after the design notes' data model: Course, TeamMember, Term, Run, Request,
-plus the step journal, rollover items, the audit trail and scheduled tasks."""
+plus the step journal, rollover items, the audit trail, scheduled tasks and the GitHub
+write budget."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -226,3 +238,25 @@ class ZendeskOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WriteBudget(Base):
+    """The GitHub write budget of one account (`key`: the API URL), shared by every process
+    on the store: the minute rate's theoretical arrival time (GCRA) and the pause GitHub
+    asked for. Times are epoch seconds on the store's clock."""
+
+    __tablename__ = "write_budgets"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float, default=0.0)
+    paused_until: Mapped[float] = mapped_column(Float, default=0.0)
+    pause_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class WriteSend(Base):
+    """One reserved send time of the last hour: the exact per-minute and per-hour caps."""
+
+    __tablename__ = "write_sends"
+    __table_args__ = (Index("ix_write_sends_key_at", "key", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[float] = mapped_column(Float)

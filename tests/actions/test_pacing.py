@@ -4,32 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
+from itertools import pairwise
 
 from orcoursetrion import actions
 from orcoursetrion.actions import github_client, live_context
 from orcoursetrion.github import rate_limit_delay
 from orcoursetrion.pacing import Clock, Pacer
+from tests.clock import ManualClock as FakeClock
 
 
-class FakeClock(Clock):
-    """A clock tests move by hand; waits advance it instead of sleeping."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    def real(self, seconds: float) -> float:
-        self.t += seconds  # the condition wait "takes" this long
-        return 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-
-def test_writes_are_admitted_under_the_minute_window():
+def test_writes_are_spaced_under_the_minute_limit():
     clock = FakeClock()
     pacer = Pacer(per_minute=5, per_hour=1000, max_concurrent=5, clock=clock)
     starts = []
@@ -40,6 +24,7 @@ def test_writes_are_admitted_under_the_minute_window():
         window = [s for s in starts[: i + 1] if s > start - 60]
         assert len(window) <= 5
     assert starts[5] >= 60 and starts[10] >= 120
+    assert all(b - a >= 60 / 5 for a, b in pairwise(starts))  # spaced, never a burst
     assert pacer.stats.writes == 12
 
 
