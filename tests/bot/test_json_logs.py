@@ -69,6 +69,7 @@ def test_json_lines_carry_the_exception_and_mask_secrets():
     logger = logging.getLogger("tests.json_logs")
     logger.addHandler(handler)
     logger.propagate = False
+    logger.setLevel(logging.INFO)  # whatever an earlier test (a CLI run) left on the root logger
     try:
         with bound(request_id=7, slack_user="UALICE", action="add_hook"):
             try:
