@@ -242,7 +242,60 @@ def add_schedule(subparsers) -> None:
     add_parser(subparsers)
 
 
-FAMILIES: list[Callable[[object], None]] = [add_original_actions, add_rollover, add_db, add_shell, add_schedule]
+AUDIT_FORMATS = ("text", "csv", "json")
+LARGEST_ID = 2**31 - 1  # the store's request numbers are 32-bit
+
+
+def request_number(text: str) -> int:
+    """`--request N`: a request number as /orc status shows it (`12` or `#12`)."""
+    digits = text.strip().removeprefix("#")
+    if not (digits.isascii() and digits.isdigit()) or not 0 < int(digits) <= LARGEST_ID:
+        raise argparse.ArgumentTypeError(f"not a request number: {text!r} (a whole number like 12)")
+    return int(digits)
+
+
+def since_date(text: str):
+    """`--since DATE`: YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS], in UTC unless an offset is given."""
+    from datetime import UTC, datetime
+
+    try:
+        if not text.isascii():
+            raise ValueError(text)
+        moment = datetime.fromisoformat(text.strip())
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(
+            f"not a date: {text!r} (use YYYY-MM-DD, or 'YYYY-MM-DD HH:MM' in UTC)"
+        ) from None
+
+
+def add_audit(subparsers) -> None:
+    audit = _subcommand(
+        subparsers,
+        "audit",
+        "Print the audit trail: who did what and when, each GitHub change with its URL",
+        ["audit --request 12", "audit --since 2030-09-01 --format csv > audit.csv"],
+        description="Print the audit trail of one request, or of every request since a date: transitions "
+        "(who confirmed, approved, rejected), notes, and each GitHub change with its URL. Secrets are masked.",
+    )
+    audit.add_argument("--request", type=request_number, metavar="N", help="Only request N (as in /orc status N)")
+    audit.add_argument(
+        "--since", type=since_date, metavar="DATE", help="Only events at or after DATE (YYYY-MM-DD[ HH:MM], UTC)"
+    )
+    audit.add_argument(
+        "--format", choices=AUDIT_FORMATS, default="text", help="text (default, for people), csv or json (for tools)"
+    )
+    audit.set_defaults(func=run_audit)
+
+
+FAMILIES: list[Callable[[object], None]] = [
+    add_original_actions,
+    add_rollover,
+    add_db,
+    add_shell,
+    add_schedule,
+    add_audit,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -477,6 +530,28 @@ def run_db(args: argparse.Namespace, settings: Settings) -> int:
         say(f"Database schema at {current_revision(store)} (newest: {head_revision()}).")
     finally:
         store.close()
+    return 0
+
+
+def run_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from orcoursetrion import audit
+    from orcoursetrion.changes import web_base
+    from orcoursetrion.store import open_store
+
+    store = open_store(settings.database_url)
+    try:
+        entries, requests = audit.trail(store, web_base(settings.gh_api_url), args.request, args.since)
+    finally:
+        store.close()
+    if args.format == "json":
+        print(audit.as_json(entries))
+    elif args.format == "csv":
+        sys.stdout.write(audit.as_csv(entries))
+    elif entries:
+        print(audit.as_text(entries, requests))
+    else:
+        since = f" since {audit.when(args.since)}" if args.since else ""
+        print(f"No audit events{' for request #' + str(args.request) if args.request else ''}{since}.")
     return 0
 
 

@@ -10,13 +10,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from orcoursetrion.errors import ConfigError
-from orcoursetrion.store.db import EventView, ItemView, RequestView, RunView, Store, TaskView
+from orcoursetrion.store.db import EventView, ItemView, JournalView, RequestView, RunView, Store, TaskView
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 __all__ = [
     "EventView",
     "ItemView",
+    "JournalView",
     "RequestView",
     "RunView",
     "Store",
