@@ -68,9 +68,14 @@ def say(text: str, stream: TextIO | None = None) -> None:
     print(plain(text), file=stream)
 
 
+def printable(text: str) -> str:
+    """Control characters (of what someone typed) escaped, so a message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def fail_line(kind: str, text: str) -> None:
     """One line on stderr naming what is wrong."""
-    print(f"{PROG}: {paint(kind + ':', 'error', sys.stderr)} {plain(text)}", file=sys.stderr)
+    print(f"{PROG}: {paint(kind + ':', 'error', sys.stderr)} {printable(plain(text))}", file=sys.stderr)
 
 
 # -- the parser ----------------------------------------------------------------------------------
@@ -298,8 +303,16 @@ FAMILIES: list[Callable[[object], None]] = [
 ]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with control characters of what was typed shown escaped in a usage error,
+    so the message stays one readable line (a stray `\\r` would otherwise overwrite it)."""
+
+    def error(self, message: str):
+        super().error(printable(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG,
         description="Provision MITx course repositories on GitHub (the actions behind the /orc Slack bot).",
         epilog=_epilog(
@@ -353,7 +366,7 @@ def _print_outcome(message: str, links: list[str]) -> None:
 
 def run_action(args: argparse.Namespace, settings: Settings) -> int:
     from orcoursetrion import actions
-    from orcoursetrion.errors import ConfigError, OrcError, problems_of
+    from orcoursetrion.errors import ConfigError, OrcError, ValidationError, problems_of
     from orcoursetrion.jobtypes import JOB_TYPES
     from orcoursetrion.lifecycle import RequestType
     from orcoursetrion.operations import Context, World
@@ -364,6 +377,8 @@ def run_action(args: argparse.Namespace, settings: Settings) -> int:
         ctx = actions.plan_context(settings)
         try:
             job.plan(params, ctx)
+        except ValidationError:
+            raise  # malformed input: one line and exit 2, as without --dry-run
         except OrcError as exc:
             _print_plan([c.text for c in ctx.changes], ctx.notes, settings.dry_run_only, problems_of(exc))
             return 1
@@ -486,6 +501,10 @@ def run_rollover(args: argparse.Namespace, settings: Settings) -> int:
             text = args.courses.read_text(encoding="utf-8")
         except OSError as exc:
             raise ValidationError("courses", f"Cannot read {args.courses}: {exc.strerror}.") from None
+        except ValueError:  # a NUL in the path, or a file that is not UTF-8 text
+            raise ValidationError(
+                "courses", f"Cannot read {str(args.courses)!r} as a text file of course ids."
+            ) from None
         courses = parse_courses(text)
     else:
         store = open_store(settings.database_url)
