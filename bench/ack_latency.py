@@ -67,7 +67,8 @@ def main() -> None:
             slack.add_user(user, name=user.lower())
         slack.add_channel("CBENCH", name="bench", members=users)
         for n in range(REQUESTS):
-            gh.add_repo("mitx", f"content-mit-{n}01r-Fall_2030", files={"course.xml": b"<course/>"})
+            course_xml = f'<course url_name="Fall_2030" org="MITx" course="{n}.01r"/>'.encode()
+            gh.add_repo("mitx", f"content-mit-{n}01r-Fall_2030", files={"course.xml": course_xml})
         gh.latency = GITHUB_LATENCY
         env = make_env(
             gh,
