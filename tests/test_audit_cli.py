@@ -123,3 +123,22 @@ def test_bad_dates_and_unknown_requests_are_one_clear_line(cli, github, capsys):
     code, out, _ = cli("audit", "--request", "#7")
     assert code == 1
     assert github.count() == 0
+
+
+def test_each_journaled_operation_has_its_github_address():
+    from orcoursetrion.changes import change_url, web_base
+
+    assert web_base("https://github.mit.edu/api/v3/") == "https://github.mit.edu"
+    assert web_base("https://api.github.com") == "https://github.com"
+    web, repo = "https://github.com", "https://github.com/mitx/content-mit-801r-Fall_2030"
+    target = "mitx/content-mit-801r-Fall_2030"
+    assert change_url(web, "create_repo", target, {"id": 7}) == repo
+    assert change_url(web, "copy_repo", target, {"sha": "abc123"}) == f"{repo}/commit/abc123"
+    assert change_url(web, "delete_hooks", target, {"removed": 2}) == f"{repo}/settings/hooks"
+    assert change_url(web, "add_hook", f"{target}#staging", {"id": 5000}) == f"{repo}/settings/hooks/5000"
+    assert change_url(web, "add_file", f"{target}:course.xml", {"sha": None}) == f"{repo}/blob/HEAD/course.xml"
+    assert change_url(web, "create_branch", f"{target}:live", {"sha": "abc"}) == f"{repo}/tree/live"
+    assert change_url(web, "grant_team", f"{target}@physics-staff", {}) == f"{repo}/settings/access"
+    assert change_url(web, "ensure_team", "mitx/physics-staff", {}) == f"{web}/orgs/mitx/teams/physics-staff"
+    assert change_url(web, "set_members", "mitx/physics-staff", {}) == f"{web}/orgs/mitx/teams/physics-staff/members"
+    assert change_url(web, "something_new", target, {}) is None
