@@ -61,7 +61,7 @@ def change_url(base: str, op: str | None, target: str, evidence: dict | None = N
     """Where a person sees a journaled GitHub change: the repo, the team, the hook, the
     commit or the branch it made (`target` as the step names it, `evidence` as GitHub
     answered it). None for an operation this does not know."""
-    evidence = evidence or {}
+    evidence = evidence if isinstance(evidence, dict) else {}
     sha = evidence.get("sha") if isinstance(evidence.get("sha"), str) and evidence.get("sha") else None
     repo = target.split("#", 1)[0].split("@", 1)[0].split(":", 1)[0]
     at = f"{base}/{quote(repo)}"

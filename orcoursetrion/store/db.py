@@ -597,6 +597,7 @@ class Store:
         return sorted(out, key=lambda row: row.id)
 
     def requests_by_id(self, request_ids: Iterable[int]) -> dict[int, RequestView]:
+        """Snapshots of these requests by id (those that exist)."""
         ids = sorted(set(request_ids))
         out: dict[int, RequestView] = {}
         with self.session() as s:
