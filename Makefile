@@ -29,6 +29,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 bench: $(STAMP)
+	$(PY) bench/app_startup_memory.py
 	$(PY) bench/ack_latency.py
 	$(PY) bench/team_lookup.py
 	$(PY) bench/rollover_pacing.py

@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from orcoursetrion import times
+from orcoursetrion.audit import AuditEntry
 from orcoursetrion.lifecycle import RequestType, Status
 from orcoursetrion.naming import shown
 from orcoursetrion.store import ItemView, RequestView
@@ -129,6 +130,20 @@ def detail(
         lines.append(f"Finished {when(req.finished_at, tz)}")
     if ticket:
         lines.append(f"Zendesk ticket: <{ticket}|#{req.ticket_id}>")
+    return "\n".join(lines)
+
+
+def changes_made(req: RequestView, changes: list[AuditEntry], limit: int = 20) -> str:
+    """The GitHub changes a request made, each with its address, and where the full trail is."""
+    lines = []
+    if changes:
+        lines.append("GitHub changes:")
+        for change in changes[:limit]:
+            where = f" — <{change.url}>" if change.url else ""
+            lines.append(f"  • {change.detail or change.event}{where}")
+        if len(changes) > limit:
+            lines.append(f"  … and {len(changes) - limit} more")
+    lines.append(f"Full audit trail: `orcoursetrion audit --request {req.id}`")
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import quote
 
 
 @dataclass
@@ -48,3 +49,38 @@ class RepoOwner:
     type: str
     summary: str
     at: datetime | None
+
+
+def web_base(api_url: str) -> str:
+    """GitHub's web address for an API URL: `https://github.mit.edu/api/v3/` and
+    `https://api.github.com` give `https://github.mit.edu` and `https://github.com`."""
+    return api_url.split("/api/")[0].rstrip("/").replace("://api.", "://")
+
+
+def change_url(base: str, op: str | None, target: str, evidence: dict | None = None) -> str | None:
+    """Where a person sees a journaled GitHub change: the repo, the team, the hook, the
+    commit or the branch it made (`target` as the step names it, `evidence` as GitHub
+    answered it). None for an operation this does not know."""
+    evidence = evidence if isinstance(evidence, dict) else {}
+    sha = evidence.get("sha") if isinstance(evidence.get("sha"), str) and evidence.get("sha") else None
+    repo = target.split("#", 1)[0].split("@", 1)[0].split(":", 1)[0]
+    at = f"{base}/{quote(repo)}"
+    if op in ("ensure_team", "set_members"):
+        org, _, slug = target.partition("/")
+        return f"{base}/orgs/{quote(org)}/teams/{quote(slug)}" + ("/members" if op == "set_members" else "")
+    if op == "grant_team":
+        return f"{at}/settings/access"
+    if op == "add_hook":
+        hook = evidence.get("id")
+        return f"{at}/settings/hooks" + (f"/{hook}" if isinstance(hook, int) else "")
+    if op == "delete_hooks":
+        return f"{at}/settings/hooks"
+    if op == "add_file":
+        return f"{at}/commit/{sha}" if sha else f"{at}/blob/HEAD/{quote(target.partition(':')[2])}"
+    if op == "create_branch":
+        return f"{at}/tree/{quote(target.partition(':')[2])}"
+    if op == "copy_repo":
+        return f"{at}/commit/{sha}" if sha else at
+    if op == "create_repo":
+        return at
+    return None

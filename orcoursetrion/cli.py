@@ -68,9 +68,14 @@ def say(text: str, stream: TextIO | None = None) -> None:
     print(plain(text), file=stream)
 
 
+def printable(text: str) -> str:
+    """Control characters (of what someone typed) escaped, so a message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def fail_line(kind: str, text: str) -> None:
     """One line on stderr naming what is wrong."""
-    print(f"{PROG}: {paint(kind + ':', 'error', sys.stderr)} {plain(text)}", file=sys.stderr)
+    print(f"{PROG}: {paint(kind + ':', 'error', sys.stderr)} {printable(plain(text))}", file=sys.stderr)
 
 
 # -- the parser ----------------------------------------------------------------------------------
@@ -242,11 +247,72 @@ def add_schedule(subparsers) -> None:
     add_parser(subparsers)
 
 
-FAMILIES: list[Callable[[object], None]] = [add_original_actions, add_rollover, add_db, add_shell, add_schedule]
+AUDIT_FORMATS = ("text", "csv", "json")
+LARGEST_ID = 2**31 - 1  # the store's request numbers are 32-bit
+
+
+def request_number(text: str) -> int:
+    """`--request N`: a request number as /orc status shows it (`12` or `#12`)."""
+    digits = text.strip().removeprefix("#")
+    if not (digits.isascii() and digits.isdigit()) or not 0 < int(digits) <= LARGEST_ID:
+        raise argparse.ArgumentTypeError(f"not a request number: {text!r} (a whole number like 12)")
+    return int(digits)
+
+
+def since_date(text: str):
+    """`--since DATE`: YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS], in UTC unless an offset is given."""
+    from datetime import UTC, datetime
+
+    try:
+        if not text.isascii():
+            raise ValueError(text)
+        moment = datetime.fromisoformat(text.strip())
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(
+            f"not a date: {text!r} (use YYYY-MM-DD, or 'YYYY-MM-DD HH:MM' in UTC)"
+        ) from None
+
+
+def add_audit(subparsers) -> None:
+    audit = _subcommand(
+        subparsers,
+        "audit",
+        "Print the audit trail: who did what and when, each GitHub change with its URL",
+        ["audit --request 12", "audit --since 2030-09-01 --format csv > audit.csv"],
+        description="Print the audit trail of one request, or of every request since a date: transitions "
+        "(who confirmed, approved, rejected), notes, and each GitHub change with its URL. Secrets are masked.",
+    )
+    audit.add_argument("--request", type=request_number, metavar="N", help="Only request N (as in /orc status N)")
+    audit.add_argument(
+        "--since", type=since_date, metavar="DATE", help="Only events at or after DATE (YYYY-MM-DD[ HH:MM], UTC)"
+    )
+    audit.add_argument(
+        "--format", choices=AUDIT_FORMATS, default="text", help="text (default, for people), csv or json (for tools)"
+    )
+    audit.set_defaults(func=run_audit)
+
+
+FAMILIES: list[Callable[[object], None]] = [
+    add_original_actions,
+    add_rollover,
+    add_db,
+    add_shell,
+    add_schedule,
+    add_audit,
+]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with control characters of what was typed shown escaped in a usage error,
+    so the message stays one readable line (a stray `\\r` would otherwise overwrite it)."""
+
+    def error(self, message: str):
+        super().error(printable(message))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG,
         description="Provision MITx course repositories on GitHub (the actions behind the /orc Slack bot).",
         epilog=_epilog(
@@ -301,7 +367,7 @@ def _print_outcome(message: str, links: list[str]) -> None:
 def run_action(args: argparse.Namespace, settings: Settings) -> int:
     from orcoursetrion import actions
     from orcoursetrion.config import NO_CREDENTIALS
-    from orcoursetrion.errors import ConfigError, OrcError, problems_of
+    from orcoursetrion.errors import ConfigError, OrcError, ValidationError, problems_of
     from orcoursetrion.jobtypes import JOB_TYPES
     from orcoursetrion.lifecycle import RequestType
     from orcoursetrion.operations import Context, World
@@ -312,6 +378,8 @@ def run_action(args: argparse.Namespace, settings: Settings) -> int:
         ctx = actions.plan_context(settings)
         try:
             job.plan(params, ctx)
+        except ValidationError:
+            raise  # malformed input: one line and exit 2, as without --dry-run
         except OrcError as exc:
             _print_plan([c.text for c in ctx.changes], ctx.notes, settings.dry_run_only, problems_of(exc))
             return 1
@@ -435,6 +503,10 @@ def run_rollover(args: argparse.Namespace, settings: Settings) -> int:
             text = args.courses.read_text(encoding="utf-8")
         except OSError as exc:
             raise ValidationError("courses", f"Cannot read {args.courses}: {exc.strerror}.") from None
+        except ValueError:  # a NUL in the path, or a file that is not UTF-8 text
+            raise ValidationError(
+                "courses", f"Cannot read {str(args.courses)!r} as a text file of course ids."
+            ) from None
         courses = parse_courses(text)
     else:
         store = open_store(settings.database_url)
@@ -481,6 +553,28 @@ def run_db(args: argparse.Namespace, settings: Settings) -> int:
             say(f"Database schema at {current_revision(store)} (newest: {head_revision()}).")
         finally:
             store.close()
+    return 0
+
+
+def run_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from orcoursetrion import audit
+    from orcoursetrion.changes import web_base
+    from orcoursetrion.store import open_store
+
+    store = open_store(settings.database_url)
+    try:
+        entries, requests = audit.trail(store, web_base(settings.gh_api_url), args.request, args.since)
+    finally:
+        store.close()
+    if args.format == "json":
+        print(audit.as_json(entries))
+    elif args.format == "csv":
+        sys.stdout.write(audit.as_csv(entries))
+    elif entries:
+        print(audit.as_text(entries, requests))
+    else:
+        since = f" since {audit.when(args.since)}" if args.since else ""
+        print(f"No audit events{' for request #' + str(args.request) if args.request else ''}{since}.")
     return 0
 
 

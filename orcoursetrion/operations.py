@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from orcoursetrion.changes import Change, StepRecord
+from orcoursetrion.changes import Change, StepRecord, web_base
 from orcoursetrion.config import Settings
 from orcoursetrion.coursetree import Entry, inspect, normalize_mode
 from orcoursetrion.errors import (
@@ -209,7 +209,7 @@ class World:
         return out
 
     def html_base(self) -> str:
-        return self.settings.gh_api_url.split("/api/")[0].rstrip("/").replace("://api.", "://")
+        return web_base(self.settings.gh_api_url)
 
     def repo_json(self, repo: RepoState) -> dict:
         """GitHub's JSON for the repo, or its essentials for one that exists only in a plan."""

@@ -23,9 +23,10 @@ def free_port() -> int:
 
 
 class AppProcess:
-    """`python app.py` with the given environment, on its own port."""
+    """`python app.py` (or another `script` serving /healthz) with the given environment, on its own port."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, script: Path = ROOT / "app.py") -> None:
+        self.script = script
         self.port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("ORC_", "SLACK_", "ZENDESK_", "EDX_"))}
         self.env.update(env)
@@ -40,7 +41,7 @@ class AppProcess:
     def start(self, timeout: float = 30.0) -> AppProcess:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py")], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, str(self.script)], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -62,6 +62,8 @@ def test_dry_run_changes_nothing(cli, github):
         (("create_xml_repo", "-c", "bad course!", "-t", "Fall_2030"), "Course id must"),
         (("create_xml_repo", "-c", "8.01r", "-t", "fall2030"), "Term must look like"),
         (("create_xml_repo", "-c", "8.01r", "-t", "Fall_2030", "-m", "not_a_login!"), "not a valid GitHub login"),
+        (("release_xml", "-c", "8.01r", "-t", "fall2030", "--dry-run"), "Term must look like"),
+        (("rollover", "-t", "Fall_2030", "-n", "Spring_2031", "--courses", "a\x00b"), "Cannot read 'a\\x00b'"),
     ],
 )
 def test_invalid_input_is_one_line_nonzero_and_no_github_call(cli, github, argv, needle):

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from orcoursetrion.errors import StoreUnavailable
-from orcoursetrion.store.db import EventView, ItemView, RequestView, RunView, Store, TaskView
+from orcoursetrion.store.db import EventView, ItemView, JournalView, RequestView, RunView, Store, TaskView
 from orcoursetrion.store.health import shown_url, unavailable_on_error
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -18,6 +18,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 __all__ = [
     "EventView",
     "ItemView",
+    "JournalView",
     "RequestView",
     "RunView",
     "Store",

@@ -148,6 +148,22 @@ class EventView:
     kind: str
     name: str
     detail: str | None
+    id: int = 0
+    request_id: int | None = None
+
+
+@dataclass(frozen=True)
+class JournalView:
+    """A step journal row as the audit reads it: which GitHub object (`key`), and what
+    GitHub answered (`evidence`: ids and commit shas)."""
+
+    id: int
+    request_id: int
+    key: str
+    op: str | None
+    state: str
+    evidence: dict
+    at: datetime
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -569,11 +585,40 @@ class Store:
             )
 
     def events(self, request_id: int) -> list[EventView]:
+        return self.audit_events(request_id)
+
+    def audit_events(self, request_id: int | None = None, since: datetime | None = None) -> list[EventView]:
+        """The audit trail in the order it was written: one request's, or everyone's since a time."""
         with self.session() as s:
-            rows = s.scalars(
-                select(AuditEvent).where(AuditEvent.request_id == request_id).order_by(AuditEvent.id)
-            ).all()
-            return [EventView(r.at, r.actor, r.kind, r.name, r.detail) for r in rows]
+            query = select(AuditEvent).order_by(AuditEvent.id)
+            if request_id is not None:
+                query = query.where(AuditEvent.request_id == request_id)
+            if since is not None:
+                query = query.where(AuditEvent.at >= since)
+            return [EventView(r.at, r.actor, r.kind, r.name, r.detail, r.id, r.request_id) for r in s.scalars(query)]
+
+    def journal(self, request_ids: Iterable[int]) -> list[JournalView]:
+        """The step journal rows of these requests, oldest first."""
+        ids = sorted(set(request_ids))
+        out: list[JournalView] = []
+        with self.session() as s:
+            for start in range(0, len(ids), 500):  # bounded IN lists
+                query = select(RequestStep).where(RequestStep.request_id.in_(ids[start : start + 500]))
+                out += [
+                    JournalView(r.id, r.request_id, r.key, r.op, r.state, r.result or {}, r.updated_at)
+                    for r in s.scalars(query.order_by(RequestStep.id))
+                ]
+        return sorted(out, key=lambda row: row.id)
+
+    def requests_by_id(self, request_ids: Iterable[int]) -> dict[int, RequestView]:
+        """Snapshots of these requests by id (those that exist)."""
+        ids = sorted(set(request_ids))
+        out: dict[int, RequestView] = {}
+        with self.session() as s:
+            for start in range(0, len(ids), 500):
+                for row in s.scalars(select(Request).where(Request.id.in_(ids[start : start + 500]))):
+                    out[row.id] = RequestView.of(row)
+        return out
 
     def step_records(self, request_id: int) -> dict[str, StepRecord]:
         with self.session() as s:

@@ -1,7 +1,8 @@
 """Property tests (hypothesis) over every parser that takes untrusted input: slash text,
-modal values, button payloads, signature headers and webhook bodies. Whatever arrives,
-no exception escapes, the answer is one of the expected kinds, and nothing invalid
-reaches GitHub (the GitHub configured here refuses every connection)."""
+modal values, button payloads, signature headers, webhook bodies and the command line.
+Whatever arrives, no exception escapes, the answer is one of the expected kinds, and
+nothing invalid reaches GitHub (the GitHub configured here refuses every connection; the
+command line runs against the fake GitHub, which counts what it was asked)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.server import slack_refusal, zendesk_signature_ok
 from bot.zendesk_webhook import handle as zendesk_handle
 from commands import REGISTRY, Draft, FieldErrors, Invocation, OpenModal, Reply, Services, dispatch
 from commands.rollover import parse_courses
+from orcoursetrion.cli import ORIGINAL
 from orcoursetrion.errors import ValidationError
 from orcoursetrion.naming import check_course, check_members, check_term, normalize_term, shown
 from orcoursetrion.store import open_store
@@ -188,3 +190,109 @@ def test_invalid_input_never_reaches_github(github, settings, course, term, memb
         with pytest.raises(ValidationError):
             actions.create_xml_repo(course, term, members=members, ctx=live_context(settings))
         assert len(github.requests) == before
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+CLI_SUBCOMMANDS = [*ORIGINAL, "rollover", "db", "schedule", "audit"]  # `shell` is a prompt: tests/test_shell.py
+CLI_FLAGS = [
+    *("-c", "--course", "-t", "--term", "-n", "--new-term", "-d", "--description", "-g", "--team"),
+    *("-m", "--member", "-o", "--org", "-r", "--read_only", "--dry-run", "--courses", "-k", "--kind"),
+    *("--at", "--tz", "--request", "--since", "--format", "--help", "--version", "--", "-"),
+]
+CLI_VALUES = [
+    *("8.01r", "Fall_2030", "Spring_2031", "fall2030", "alice", "not_a_login!", "mitx", "Physics Staff"),
+    *("upgrade", "current", "release", "rerun", "list", "cancel", "1", "#1", "0", "-1", "9" * 25),
+    *("2030-09-01", "2030-09-01 09:00", "2030-02-30", "yesterday", "json", "csv", "xml", "studio"),
+    *("America/New_York", "Mars/Olympus", "/nonexistent/courses.txt", "a\x00b", "", " "),
+]
+cli_token = st.one_of(st.sampled_from(CLI_FLAGS + CLI_VALUES), st.text(max_size=20))
+cli_value = st.one_of(st.sampled_from(CLI_VALUES), st.text(max_size=20))
+FLAG_OF = {
+    **{"course": "-c", "term": "-t", "new_term": "-n", "description": "-d", "team": "-g", "org": "-o"},
+    **{"courses": "--courses", "at": "--at", "tz": "--tz", "kind": "-k"},
+    **{"request": "--request", "since": "--since", "format": "--format"},
+}
+SHAPES = {
+    **{name: args for name, (_, args, _) in ORIGINAL.items()},
+    "rollover": ["term", "new_term", "courses"],
+    "schedule": ["schedule_verb", "course", "term", "new_term", "members", "at", "tz", "kind"],
+    "audit": ["request", "since", "format"],
+    "db": ["db_verb"],
+}
+PLAUSIBLE = {
+    "course": ["8.01r", "6.0001"],
+    "term": ["Fall_2030"],
+    "new_term": ["Spring_2031"],
+    "description": ["Physics I"],
+    "team": ["Physics Staff"],
+    "org": ["mitx"],
+    "at": ["2031-01-10 09:00", "2031-03-08 02:30"],
+    "tz": ["America/New_York", "UTC"],
+    "kind": ["xml", "studio"],
+    "request": ["1", "2"],
+    "since": ["2030-01-01", "2020-01-01 10:00"],
+    "format": ["json", "csv", "text"],
+}
+
+
+@st.composite
+def shaped_argv(draw) -> list[str]:
+    """A subcommand with its own flags (each maybe left out, its value plausible or not),
+    sometimes a stray token: most of these get past argparse to the product's checks."""
+    name = draw(st.sampled_from(sorted(SHAPES)))
+    argv = [name]
+    for arg in SHAPES[name]:
+        if not draw(st.integers(0, 9)):  # now and then a required one is missing
+            continue
+        if arg in ("schedule_verb", "db_verb"):
+            argv.append(draw(st.sampled_from(["release", "rerun", "list", "cancel", "upgrade", "current"])))
+        elif arg == "members":
+            argv += ["-m", *draw(st.lists(cli_value, max_size=3))]
+        elif arg == "read_only":
+            argv += ["-r"] if draw(st.booleans()) else []
+        else:
+            good = st.sampled_from(PLAUSIBLE.get(arg, CLI_VALUES))
+            argv += [FLAG_OF[arg], draw(st.one_of(good, good, good, good, cli_value))]
+    if draw(st.booleans()):
+        argv.append("--dry-run")
+    if not draw(st.integers(0, 4)):
+        argv.insert(draw(st.integers(1, len(argv))), draw(cli_token))
+    return argv
+
+
+cli_argv = st.one_of(
+    shaped_argv(),
+    shaped_argv(),
+    shaped_argv(),
+    st.tuples(st.sampled_from(CLI_SUBCOMMANDS), st.lists(cli_token, max_size=8)).map(lambda t: [t[0], *t[1]]),
+    st.lists(cli_token, max_size=4),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(argv=cli_argv)
+@example(argv=["rollover", "-t", "Fall_2030", "-n", "Spring_2031", "--courses", "a\x00b"])
+@example(argv=["audit", "--request", "9" * 25])
+@example(argv=["schedule", "release", "-c", "8.01r", "-t", "Fall_2030", "--at", "2030-02-30 09:00"])
+def test_any_command_line_is_a_result_or_a_clear_usage_error(cli, github, capsys, argv):
+    """Whatever the arguments, `orcoursetrion` ends with 0, 1 or 2 and no traceback; 2
+    (refused input) says what is wrong in one line starting with the program's name, and
+    GitHub was not called (only whether logins exist is GitHub's to say: read, never written)."""
+    before = len(github.requests)
+    try:
+        code, out, err = cli(*argv)
+    except SystemExit as done:  # argparse: --help, --version, or a usage error
+        code = done.code
+        out, err = capsys.readouterr()
+    assert code in (0, 1, 2), (argv, code, err)
+    assert "Traceback" not in out + err
+    if code == 2:
+        last = err.rstrip("\n").split("\n")[-1]
+        assert last.startswith("orcoursetrion") and ("error:" in last or "configuration:" in last), (argv, err)
+        assert last.isprintable(), (argv, err)  # what was typed is shown escaped, on one line
+        asked = github.requests[before:]
+        assert not [r for r in asked if r.method != "GET"], (argv, err)  # refused input never writes
+        assert not asked or "GitHub does not know these logins" in last, (argv, err)  # only logins need asking
+    if code == 1:
+        assert err.strip() or "cannot run" in out, argv  # a failure, or a dry run's plan, says why

@@ -50,7 +50,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -335,6 +335,7 @@ class _Repo:
     org: str  # canonical org login
     name: str
     gitdir: str
+    git_ready: bool = True  # False: seeded in bulk, its bare repository is made on first use
     private: bool = False
     visibility: str = "public"
     description: str | None = None
@@ -745,6 +746,16 @@ class FakeGitHub:
                 )
             return self._repo_view(repo)
 
+    def add_repos(self, org: str, names: Iterable[str], private: bool = True) -> None:
+        """Seed many empty repositories at once (a big org); each one's git directory is
+        made when something first reads or pushes it."""
+        with self._lock:
+            o = self._org_seed(org)
+            for name in names:
+                if self._lookup_repo(o.login, name) is not None:
+                    raise ValueError(f"repo {o.login}/{name} already exists")
+                self._new_repo(o, name, lazy=True, private=private, default_branch="master")
+
     def add_commit(
         self,
         org: str,
@@ -983,7 +994,10 @@ class FakeGitHub:
     def gitdir(self, org: str, name: str) -> str:
         """Filesystem path of the bare repository (for debugging)."""
         with self._lock:
-            return self._seed_repo(org, name).gitdir
+            repo = self._seed_repo(org, name)
+            if not repo.git_ready:
+                self._init_git(repo)
+            return repo.gitdir
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -1091,17 +1105,24 @@ class FakeGitHub:
                 return team
         return None
 
-    def _new_repo(self, org: _Account, name: str, **attrs: Any) -> _Repo:
+    def _new_repo(self, org: _Account, name: str, lazy: bool = False, **attrs: Any) -> _Repo:
         rid = self._next_repo_id
         self._next_repo_id += 1
         gitdir = os.path.join(self._root, f"{rid}.git")
-        repo = _Repo(rid, org.login, name, gitdir, **attrs)
+        repo = _Repo(rid, org.login, name, gitdir, git_ready=False, **attrs)
         repo.visibility = "private" if repo.private else "public"
         # a new repository's created_at, updated_at and pushed_at are one moment on GitHub
         repo.created_at = repo.updated_at = repo.pushed_at = time.time()
-        self._git_raw(
-            ["init", "--bare", "-q", f"--initial-branch={repo.default_branch}", gitdir],
-        )
+        if not lazy:
+            self._init_git(repo)
+        self._repos[rid] = repo
+        self._repo_index[(org.login.lower(), name.lower())] = rid
+        return repo
+
+    def _init_git(self, repo: _Repo) -> None:
+        """The repository's bare git directory, configured for smart HTTP."""
+        self._git_raw(["init", "--bare", "-q", f"--initial-branch={repo.default_branch}", repo.gitdir])
+        repo.git_ready = True
         for key, value in (
             ("http.receivepack", "true"),
             ("receive.denyDeleteCurrent", "refuse"),
@@ -1109,9 +1130,6 @@ class FakeGitHub:
             ("uploadpack.allowFilter", "true"),
         ):
             self._git(repo, "config", key, value)
-        self._repos[rid] = repo
-        self._repo_index[(org.login.lower(), name.lower())] = rid
-        return repo
 
     def _new_hook(self, repo: _Repo, config: dict, events: list[str], active: bool) -> dict:
         now = time.time()
@@ -1229,6 +1247,8 @@ class FakeGitHub:
         input: bytes | None = None,
         env: dict | None = None,
     ) -> bytes:
+        if not repo.git_ready:
+            self._init_git(repo)
         return self._git_raw(["--git-dir", repo.gitdir, *args], input=input, env=env)
 
     def _git_ok(self, repo: _Repo, *args: str) -> bytes | None:
@@ -2007,6 +2027,9 @@ class FakeGitHub:
         query: str,
         user: str,
     ) -> None:
+        with self._lock:
+            if not repo.git_ready:
+                self._init_git(repo)
         env = self._git_env(
             {
                 "GIT_PROJECT_ROOT": self._root,

@@ -739,3 +739,14 @@ def test_repo_size_and_timestamps(gh, g, tmp_path):
     assert after.created_at == before.created_at
     assert after.pushed_at > before.pushed_at and after.updated_at >= after.pushed_at
     assert after.size >= size
+
+
+def test_repos_seeded_in_bulk_answer_like_any_other(gh, g):
+    gh.add_repos(ORG, [f"bulk-{n}" for n in range(50)])
+    repo = g.get_organization(ORG).get_repo("bulk-7")
+    assert repo.private and repo.full_name == f"{ORG}/bulk-7"
+    assert raw(gh, "GET", f"/repos/{ORG}/bulk-8/commits").status_code == 409  # empty, as a new repo is
+    sha = gh.add_commit(ORG, "bulk-9", {"README.md": b"hi\n"})  # its git directory is made on first use
+    assert gh.commits(ORG, "bulk-9")[0]["sha"] == sha
+    with pytest.raises(ValueError):
+        gh.add_repos(ORG, ["bulk-3"])

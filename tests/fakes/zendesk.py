@@ -176,7 +176,7 @@ DOWN_PAGE = (
     "<body><h1>We'll be back shortly</h1></body></html>"
 )
 
-# The webhook body the ops guide (docs/ops.md) tells the Zendesk admin to paste into the trigger.
+# The webhook body the ops guide (docs/operations.md) tells the Zendesk admin to paste into the trigger.
 OPS_TRIGGER_TEMPLATE = (
     '{"ticket": {"id": "{{ticket.id}}", "external_id": "{{ticket.external_id}}",\n'
     ' "tags": "{{ticket.tags}}", "status": "{{ticket.status}}",\n'

@@ -113,6 +113,36 @@ def test_journal_records_intent_then_evidence_and_audits_both(store):
     assert ("step", "started:create_repo") in names and ("github", "done:create_repo") in names
 
 
+def test_the_audit_trail_pairs_each_github_change_with_its_journal_row(store):
+    """On both databases a GitHub change's event finds its journal row (written in one
+    transaction with the same time) even after a retry marked the step done again."""
+    from orcoursetrion.audit import trail
+
+    req = running(store)
+    hook = Change("add_hook", "mitx/x#staging", "Add staging hook https://u:pw@gitreload.example.edu/ to mitx/x")
+    for key, change, evidence in (
+        ("|create_repo|mitx/x", Change("create_repo", "mitx/x", "Create private repo mitx/x"), {"id": 9}),
+        ("|add_hook|mitx/x#staging", hook, {"id": 5000}),
+    ):
+        store.step_intend(req.id, key, "w:1", req.attempts, change)
+        store.step_done(req.id, key, "w:1", req.attempts, change, evidence)
+    again = Change("create_repo", "mitx/x", "Repo mitx/x was created by this request", False, {"id": 9})
+    store.step_done(req.id, "|create_repo|mitx/x", "w:1", req.attempts, again, {"id": 9})
+    later = store.create_request("new", "U2", {}, "Another")
+
+    entries, requests = trail(store, "https://github.com", req.id)
+    made = [(e.event, e.url) for e in entries if e.is_github_change]
+    assert made == [
+        ("done:create_repo", "https://github.com/mitx/x"),
+        ("done:add_hook", "https://github.com/mitx/x/settings/hooks/5000"),
+    ]
+    assert set(requests) == {req.id} and "pw@" not in " ".join(e.detail or "" for e in entries)
+    since, _ = trail(store, "https://github.com", since=store.get(later.id).created_at)
+    assert {e.request_id for e in since} == {later.id}
+    with pytest.raises(RequestNotFound):
+        trail(store, "https://github.com", 999)
+
+
 def test_a_refused_write_leaves_no_journal_row(store):
     req = running(store)
     change = Change("create_repo", "mitx/x", "Create private repo mitx/x")
