@@ -22,6 +22,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def console_script(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run the installed `orcoursetrion` console script as a user would (text output, 60 s cap)."""
+    script = os.path.join(os.path.dirname(sys.executable), "orcoursetrion")
+    return subprocess.run([script, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
 class AppProcess:
     """`python app.py` (or another `script` serving /healthz) with the given environment, on its own port."""
 

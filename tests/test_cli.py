@@ -4,12 +4,11 @@ resume, and the installed console script."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from orcoursetrion.cli import main
+from tests.apps import console_script
 from tests.conftest import PRODUCTION, STAGING, make_env
 
 NAME = "content-mit-801r-Fall_2030"
@@ -119,14 +118,8 @@ def test_help_for_each_subcommand(cli):
 def test_console_script_is_installed(github, sqlite_url, tmp_path):
     github.add_repo("mitx", NAME, files={"course.xml": b'<course url_name="Fall_2030"/>'})
     env = {**os.environ, **make_env(github, sqlite_url)}
-    script = os.path.join(os.path.dirname(sys.executable), "orcoursetrion")
-    done = subprocess.run(
-        [script, "rerun_xml_course", "-c", "8.01r", "-t", "Fall_2030", "-n", "Spring_2031", "--dry-run"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = console_script(
+        ["rerun_xml_course", "-c", "8.01r", "-t", "Fall_2030", "-n", "Spring_2031", "--dry-run"], env, tmp_path
     )
     assert done.returncode == 0, done.stderr
     assert "Copy mitx/" + NAME in done.stdout

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -22,6 +20,7 @@ from orcoursetrion.lifecycle import RequestType, Status
 from orcoursetrion.pacing import Pacer
 from orcoursetrion.store import open_store
 from orcoursetrion.workflow import Workflow
+from tests.apps import console_script
 from tests.conftest import PRODUCTION, STAGING, assert_documented_api, make_env, seed
 from tests.fakes.github import FakeGitHub
 
@@ -402,15 +401,7 @@ def test_the_private_key_and_tokens_never_reach_logs_or_failures(gh, sqlite_url,
 def test_the_command_line_configured_by_env_alone_acts_as_the_app(gh, sqlite_url, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ORC_", "SLACK_", "ZENDESK_", "EDX_"))}
     env.update(app_env(gh, sqlite_url))
-    script = os.path.join(os.path.dirname(sys.executable), "orcoursetrion")
-    done = subprocess.run(
-        [script, "create_xml_repo", "-c", "8.01r", "-t", "Fall_2030", "-m", "alice", "bob"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = console_script(["create_xml_repo", "-c", "8.01r", "-t", "Fall_2030", "-m", "alice", "bob"], env, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith(f"/{XML}/{OLD}")
     assert gh.repo(XML, OLD).created_by == BOT

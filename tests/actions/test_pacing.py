@@ -86,14 +86,7 @@ def test_rate_limit_delay_reads_github_headers():
 
 
 def test_retry_after_from_github_pauses_and_the_action_still_succeeds(github, settings):
-    github.fail(
-        "POST",
-        r"/orgs/mitx/repos$",
-        403,
-        times=1,
-        body={"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."},
-        headers={"retry-after": "1"},
-    )
+    github.fail_secondary_limit("POST", r"/orgs/mitx/repos$")
     pacer = Pacer(1000, 10000, 10)
     started = time.monotonic()
     actions.create_xml_repo("8.01r", "Fall_2030", ctx=live_context(settings, pacer=pacer))

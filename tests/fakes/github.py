@@ -1053,6 +1053,11 @@ class FakeGitHub:
                 ]
             )
 
+    def fail_secondary_limit(self, method: str, path_regex: str, retry_after: int = 1) -> None:
+        """The next matching request gets GitHub's secondary-rate-limit 403 with Retry-After."""
+        message = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+        self.fail(method, path_regex, 403, body={"message": message}, headers={"retry-after": str(retry_after)})
+
     def delay(self, method: str, path_regex: str, seconds: float) -> None:
         with self._lock:
             self._delays.append((method.upper(), re.compile(path_regex), seconds))

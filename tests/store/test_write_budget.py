@@ -272,14 +272,7 @@ def test_the_budget_key_names_the_api_and_never_a_credential():
 
 def test_retry_after_from_github_is_written_for_every_process(github, database_url):
     """GitHub.call -> pacer.pause lands in the store: another handle sees why and until when."""
-    github.fail(
-        "POST",
-        r"/orgs/mitx/repos$",
-        403,
-        times=1,
-        body={"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."},
-        headers={"retry-after": "1"},
-    )
+    github.fail_secondary_limit("POST", r"/orgs/mitx/repos$")
     settings = settings_for(github, database_url)
     store, other = store_at(database_url), store_at(database_url)
     try:
