@@ -93,14 +93,24 @@ class Runtime:
         """Stop accepting requests and let the HTTP workers finish theirs.
 
         The listener is closed from inside the server's own loop: closing its sockets
-        from this thread races the loop's select() (EBADF in the http thread)."""
+        from this thread races the loop's select() (EBADF in the http thread). Kept-alive
+        connections are closed too (idle ones at once, busy ones after their answer), or
+        the loop would wait for a load balancer's idle connection to time out."""
         try:
-            self.server.trigger.pull_trigger(self.server.close)
+            self.server.trigger.pull_trigger(self._close_http)
         except OSError:  # the loop already closed its trigger: nothing left to wake
             log.debug("HTTP server was already closed")
         if self._thread is not None:
             self._thread.join(timeout)
         self.server.task_dispatcher.shutdown(timeout=timeout)
+
+    def _close_http(self) -> None:
+        for channel in list(self.server.active_channels.values()):
+            if channel.requests:
+                channel.close_when_flushed = True
+            else:
+                channel.will_close = True
+        self.server.close()
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Runtime:
