@@ -187,4 +187,8 @@ def user_message(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, OrcError):
         return str(exc)
+    from orcoursetrion.store.health import is_store_error, reason_of
+
+    if is_store_error(exc):
+        return f"The database did not answer ({reason_of(exc)}); nothing is lost, try again in a moment."
     return f"Unexpected error ({type(exc).__name__}); the details are in the service log."

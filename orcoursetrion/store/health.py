@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 4  # seconds per address tried: a host with an IPv4 and an IPv6 address stays under 10 s
 STATEMENT_TIMEOUT_MS = 30_000  # no statement of ours takes more than milliseconds
 LOCK_TIMEOUT_MS = 10_000
+# A session left inside a transaction (its process frozen or hung mid-statement pair) is ended
+# by PostgreSQL after this long, so the rows it locked (a lease, the write budget) do not stop
+# every other replica; shorter than LOCK_TIMEOUT_MS, so a waiter outlives it.
+IDLE_IN_TRANSACTION_MS = 5_000
 TCP_USER_TIMEOUT_MS = 10_000  # sent data unacknowledged this long: the connection is dead
 PROBE_TIMEOUT = 3.0  # /healthz waits this long for the store, then says it does not answer
 MIN_FREE_BYTES = 1 << 20  # less free disk than this beside a SQLite file counts as full
@@ -51,7 +55,10 @@ def postgres_limits(cparams: dict) -> None:
     cparams.setdefault("keepalives_idle", 10)
     cparams.setdefault("keepalives_interval", 5)
     cparams.setdefault("keepalives_count", 2)
-    ours = f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS}"
+    ours = (
+        f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS}"
+        f" -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
+    )
     cparams["options"] = f"{ours} {cparams.get('options') or ''}".strip()
 
 

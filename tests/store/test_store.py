@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from orcoursetrion.changes import Change
 from orcoursetrion.errors import LeaseLost, RequestNotFound, StoreUnavailable
@@ -257,6 +258,44 @@ def test_postgres_connections_are_bounded_and_keep_the_urls_options(postgres_url
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "30s"
             assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "10s"
+            assert conn.exec_driver_sql("SHOW idle_in_transaction_session_timeout").scalar() == "5s"
             assert conn.exec_driver_sql("SHOW search_path").scalar().startswith("t_")
     finally:
         store.close()
+
+
+def test_a_frozen_processs_open_transaction_does_not_block_the_others(postgres_url):
+    """A process stopped between an UPDATE and its COMMIT (SIGSTOP in a lease heartbeat) holds
+    the row lock; PostgreSQL ends that session, so another replica's write to the row goes
+    through instead of failing on its lock timeout."""
+    frozen, other = open_store(postgres_url, auto_upgrade=True), open_store(postgres_url)
+    try:
+        req = frozen.create_request("rerun", "U1", {"course": "8.01r"}, "Rerun 8.01r")
+        conn = frozen.engine.connect()
+        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("UPDATE requests SET summary = 'frozen' WHERE id = %s", (req.id,))
+        with other.engine.begin() as c2:
+            c2.exec_driver_sql("UPDATE requests SET summary = 'moved on' WHERE id = %s", (req.id,))
+        assert other.find(req.id).summary == "moved on"
+        with pytest.raises(DBAPIError, match="idle-in-transaction"):
+            conn.exec_driver_sql("COMMIT")
+        conn.invalidate()
+        conn.close()
+    finally:
+        frozen.close()
+        other.close()
+
+
+def test_a_store_error_after_start_up_reads_as_one_sentence_without_the_password():
+    """What a CLI or Slack user sees when the database fails mid-command: what is wrong, that
+    nothing is lost; never the driver's class name alone, never DATABASE_URL's password."""
+    from sqlalchemy import create_engine
+
+    from orcoursetrion.errors import user_message
+
+    engine = create_engine("postgresql+psycopg://orc:s3cret-pw@127.0.0.1:1/orc", connect_args={"connect_timeout": 2})
+    with pytest.raises(DBAPIError) as failed:
+        engine.connect()
+    message = user_message(failed.value)
+    assert message.startswith("The database did not answer (connection refused")
+    assert "nothing is lost" in message and "s3cret-pw" not in message and "\n" not in message
