@@ -44,7 +44,8 @@ def confirmed(slack, bot, zd):  # noqa: F811
     rid, plan = plan_message(slack, bot)
     slack.click(CHANNEL, plan.ts, buttons(plan)["Confirm"], ALICE)
     wait_status(slack, bot, rid, "pending_approval")
-    assert bot.zendesk.drain(rid, timeout=10)
+    # the status is stored before its event is emitted: wait for the ticket, then for the outbox
+    slack.wait_for(lambda: bot.store.get(rid).ticket_id is not None and bot.zendesk.drain(rid, timeout=1), timeout=15)
     return rid, plan, zd.ticket(bot.store.get(rid).ticket_id)
 
 
@@ -73,7 +74,9 @@ def test_a_slack_request_gets_its_ticket_and_the_link_shows_everywhere(github, s
     approval = approval_message(slack, rid)
     slack.click(APPROVALS, approval.ts, buttons(approval)["Approve"], APPROVER1)
     wait_status(slack, bot, rid, "completed")
-    assert bot.zendesk.drain(rid, timeout=10)
+    slack.wait_for(
+        lambda: zd.ticket(ticket["id"])["status"] == "solved" and bot.zendesk.drain(rid, timeout=1), timeout=15
+    )
 
     link = f"{zd.url}/agent/tickets/{ticket['id']}"
     solved = zd.ticket(ticket["id"])
