@@ -103,6 +103,20 @@ class RunView:
     released_at: datetime | None
     members: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, run: Run, course: Course, term: Term, members: Iterable[str]) -> RunView:
+        return cls(
+            course.number,
+            term.name,
+            course.kind,
+            run.org,
+            run.repo_name,
+            run.repo_url,
+            run.team,
+            run.released_at,
+            tuple(members),
+        )
+
 
 @dataclass(frozen=True)
 class ItemView:
@@ -768,20 +782,7 @@ class Store:
                 ).all()
                 for run_id, login in found:
                     members.setdefault(run_id, []).append(login)
-            return [
-                RunView(
-                    course.number,
-                    term_row.name,
-                    course.kind,
-                    run.org,
-                    run.repo_name,
-                    run.repo_url,
-                    run.team,
-                    run.released_at,
-                    tuple(members.get(run.id, ())),
-                )
-                for run, course, term_row in rows
-            ]
+            return [RunView.of(run, course, term_row, members.get(run.id, ())) for run, course, term_row in rows]
 
     def course_kinds(self, courses: Iterable[str]) -> dict[str, str]:
         """XML or Studio for each known course (by lowercased number), in one query."""
@@ -801,17 +802,7 @@ class Store:
         course = s.get(Course, run.course_id)
         term = s.get(Term, run.term_id)
         members = s.scalars(select(TeamMember.login).where(TeamMember.run_id == run.id).order_by(TeamMember.id)).all()
-        return RunView(
-            course.number,
-            term.name,
-            course.kind,
-            run.org,
-            run.repo_name,
-            run.repo_url,
-            run.team,
-            run.released_at,
-            tuple(members),
-        )
+        return RunView.of(run, course, term, members)
 
     def _course(self, s: Session, number: str, kind: str, title: str | None, description: str | None) -> Course:
         row = s.scalar(select(Course).where(Course.number_key == number.lower()))
