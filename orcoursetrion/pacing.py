@@ -30,6 +30,7 @@ HEADROOM = 0.01  # writes 1 % further apart than 60/limit: sleep and network jit
 MARGIN = 0.5  # seconds beyond a window before its oldest write stops counting (arrival jitter)
 BUDGET_REASON = "GitHub write budget"
 LOOK_AHEAD = 0.1  # seconds before its slot a waiting write looks for a new pause
+WAITING = "stopping while waiting for GitHub's limits"
 
 
 class Clock:
@@ -275,31 +276,27 @@ class Pacer:
     def _wait_for_pause(self, stop: threading.Event | None) -> None:
         fresh = False
         while True:
-            left, reason = self.bucket.pause_state(fresh=fresh)
+            left, _ = self.bucket.pause_state(fresh=fresh)
             if left <= 0:
                 return
-            self._wait(left, stop, "stopping while waiting for GitHub's limits")
+            self._wait(left, stop, WAITING)
             fresh = True
 
     def _wait(self, seconds: float, stop: threading.Event | None, reason: str) -> None:
-        real = self.clock.real(seconds)
-        if stop is None:
-            time.sleep(real)
-        elif stop.wait(real):
-            raise ShuttingDown(reason)
+        _sleep_until(time.monotonic() + self.clock.real(seconds), stop, reason)
 
 
-def _sleep_until(deadline: float, stop: threading.Event | None) -> None:
+def _sleep_until(deadline: float, stop: threading.Event | None, reason: str = WAITING) -> None:
     """Sleep until `deadline` (monotonic seconds); ShuttingDown at once when `stop` is set."""
     left = deadline - time.monotonic()
     if left <= 0:
-        _check(stop)
+        _check(stop, reason)
     elif stop is None:
         time.sleep(left)
     elif stop.wait(left):
-        raise ShuttingDown("stopping while waiting for GitHub's limits")
+        raise ShuttingDown(reason)
 
 
-def _check(stop: threading.Event | None) -> None:
+def _check(stop: threading.Event | None, reason: str = WAITING) -> None:
     if stop is not None and stop.is_set():
-        raise ShuttingDown("stopping while waiting for GitHub's limits")
+        raise ShuttingDown(reason)
