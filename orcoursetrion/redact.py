@@ -18,17 +18,24 @@ _AUTH_HEADER = re.compile(r"(?i)(authorization:?\s{0,8}(?:basic|bearer|token)\s{
 # an installation token is in PyGithub's debug log of the response that issues it, before
 # anyone can register it.
 _GITHUB_TOKEN = re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255})")
+# A `"token": "…"` field of a JSON body (an installation token in PyGithub's debug log of the
+# response that issues it, whatever the server's token format).
+_JSON_TOKEN = re.compile(r'("token"\s{0,8}:\s{0,8}")[^"\\]{1,4096}')
 _MIN_SECRET_LEN = 6
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+_longest_first: tuple[str, ...] = ()  # `_secrets` in the order `redact` masks them, rebuilt on a new one
 
 
 def register_secret(value: str | None) -> None:
     """Remember a secret value so that `redact` masks it wherever it appears."""
+    global _longest_first
     if value and len(value) >= _MIN_SECRET_LEN:
         with _lock:
-            _secrets.add(value)
+            if value not in _secrets:
+                _secrets.add(value)
+                _longest_first = tuple(sorted(_secrets, key=len, reverse=True))
 
 
 def redact_url(url: str | None) -> str:
@@ -43,9 +50,8 @@ def redact(text: object) -> str:
     out = _USERINFO.sub("://***@", str(text))
     out = _AUTH_HEADER.sub(r"\1***", out)
     out = _GITHUB_TOKEN.sub("***", out)
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
+    out = _JSON_TOKEN.sub(r"\1***", out)
+    for secret in _longest_first:  # a tuple replaced whole, never changed: no lock to read it
         if secret in out:
             out = out.replace(secret, "***")
     return out
@@ -81,7 +87,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = redact(record.exc_text)
         if record.stack_info:
             entry["stack"] = redact(record.stack_info)
-        return json.dumps(entry, default=lambda value: redact(value), ensure_ascii=False)
+        return json.dumps(entry, default=redact, ensure_ascii=False)
 
 
 _installed = False

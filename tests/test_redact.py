@@ -12,7 +12,13 @@ from orcoursetrion.redact import redact, redact_url, register_secret
 
 @pytest.mark.parametrize(
     "text",
-    ["a" * (1 << 20), "x://" + "a" * (1 << 20), "authorization: basic " + "A" * (1 << 20), ":/@" * 350_000],
+    [
+        "a" * (1 << 20),
+        "x://" + "a" * (1 << 20),
+        "authorization: basic " + "A" * (1 << 20),
+        ":/@" * 350_000,
+        '"token": "' * 100_000,
+    ],
 )
 def test_a_megabyte_single_token_is_redacted_in_milliseconds(text):
     started = time.perf_counter()
@@ -26,3 +32,9 @@ def test_urls_headers_and_registered_secrets_are_masked():
     assert redact(text) == "https://***@host/x Authorization: Bearer *** token *** end"
     assert redact_url("https://stage:s3cret@gitreload.example.edu/") == "https://***@gitreload.example.edu/"
     assert redact_url("https://gitreload.example.edu/") == "https://gitreload.example.edu/"
+
+
+def test_a_token_field_of_a_json_body_is_masked_whatever_its_format():
+    """GitHub Enterprise may issue installation tokens in an older format than `ghs_…`."""
+    body = '{"token": "v1.3f9c0a1b2c3d4e5f60718293a4b5c6d7e8f90123", "expires_at": "2030-01-01T00:00:00Z"}'
+    assert redact(body) == '{"token": "***", "expires_at": "2030-01-01T00:00:00Z"}'
