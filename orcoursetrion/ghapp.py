@@ -98,19 +98,24 @@ class GitHubApp:
         self._tokens: dict[int, _Token] = {}
         self._minting: dict[int, threading.Lock] = {}
         self._slug: str | None = None
-        self.tokens_minted = 0
 
     # -- App (JWT) requests -------------------------------------------------------------------
-    def _app_get(self, call: Caller, path: str) -> dict | None:
-        """GET an App route with a JWT; None on 404."""
+    def _app_call(self, call: Caller, fn: Callable[[], T], missing: Callable[[], T], **how: bool) -> T:
+        """One request signed with the App's JWT: a refused JWT says which setting to check,
+        a 404 is `missing()`, any other error GitHub's status and message."""
         try:
-            return call(lambda: self.integration.requester.requestJsonAndCheck("GET", path)[1], write=False)
+            return call(fn, **how)
         except GitHubAuthError as exc:
             raise self._refused(exc) from None
         except GithubException as exc:
             if exc.status == 404:
-                return None
+                return missing()
             raise GitHubUnknownError(redact(f"{exc.status} {_text(exc)}")) from None
+
+    def _app_get(self, call: Caller, path: str) -> dict | None:
+        """GET an App route with a JWT; None on 404."""
+        get = lambda: self.integration.requester.requestJsonAndCheck("GET", path)[1]  # noqa: E731
+        return self._app_call(call, get, lambda: None, write=False)
 
     def _refused(self, exc: Exception) -> GitHubAuthError:
         return GitHubAuthError(
@@ -204,28 +209,21 @@ class GitHubApp:
                 tok.stale = True
 
     def _mint(self, installation_id: int, call: Caller) -> _Token:
-        try:
-            auth = call(lambda: self.integration.get_access_token(installation_id), write=True, idempotent=True)
-        except GitHubAuthError as exc:
-            raise self._refused(exc) from None
-        except GithubException as exc:
-            if exc.status == 404:
-                raise GitHubAuthError(
-                    f"GitHub App {self.app_id} has no installation {installation_id} (was it uninstalled?)"
-                ) from None
-            raise GitHubUnknownError(redact(f"{exc.status} {_text(exc)}")) from None
+        def uninstalled():
+            raise GitHubAuthError(
+                f"GitHub App {self.app_id} has no installation {installation_id} (was it uninstalled?)"
+            )
+
+        mint = lambda: self.integration.get_access_token(installation_id)  # noqa: E731
+        auth = self._app_call(call, mint, uninstalled, write=True, idempotent=True)
         register_secret(auth.token)
         expires = auth.expires_at.timestamp() if auth.expires_at else time.time() + 3600
         now = time.time()
         tok = _Token(auth.token, expires, max(0.0, expires - now), time.monotonic())
         with self._lock:
             self._tokens[installation_id] = tok
-            self.tokens_minted += 1
         log.info("GitHub App %s: new installation token for installation %s", self.app_id, installation_id)
         return tok
-
-    def close(self) -> None:
-        self.integration.close()
 
 
 def _text(exc: GithubException) -> str:
