@@ -86,7 +86,8 @@ def ignore_event_retries(request, next):
 
 
 def on_error(error: Exception, body: dict, context, respond) -> None:
-    """The one place an error raised by a listener becomes a message to the user."""
+    """The one place an error raised by a listener becomes a message to the user, told after
+    Bolt has answered Slack (a middleware's error is answered only once this returns)."""
     if isinstance(error, OrcError):
         log.info("Slack listener: %s", error)
     else:
@@ -95,8 +96,7 @@ def on_error(error: Exception, body: dict, context, respond) -> None:
     actor = context.get("actor")
     if bot is None or actor is None:
         return
-    channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) else body.get("channel_id")
-    tell_user(bot, actor.id, channel if isinstance(channel, str) else None, explain(error), respond)
+    bot.later(tell_user, bot, actor.id, middleware.channel_of(body), explain(error), respond)
 
 
 def create_app(services: Services, client: WebClient | None = None) -> tuple[App, Bot]:

@@ -127,12 +127,18 @@ def button(context, body, next):
     return next()
 
 
+def channel_of(body: dict) -> str | None:
+    """The channel a payload came from: an interaction's `channel.id`, a command's `channel_id`."""
+    channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) else body.get("channel_id")
+    return channel if isinstance(channel, str) else None
+
+
 def _ack_and_tell(context, body, text: str) -> BoltResponse:
     bot: Bot = context["bot"]
     from bot.planner import tell_user
 
     user = context.get("actor")
-    channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) else None
+    channel = channel_of(body)
     if user is not None:
         bot.later(tell_user, bot, user.id, channel, text)
     return BoltResponse(status=200, body="")

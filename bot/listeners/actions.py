@@ -17,6 +17,7 @@ from bot import ids
 from bot.blocks import modal_view, reject_view
 from bot.context import Bot
 from bot.home import publish_home
+from bot.middleware import channel_of
 from bot.planner import explain, tell_user
 from bot.users import SlackUser
 from commands.rerun import edit_modal
@@ -40,7 +41,7 @@ def _after(bot: Bot, body: dict, actor: SlackUser) -> None:
 def _then(bot: Bot, actor: SlackUser, body: dict, respond: Respond, work) -> None:
     """Do the click's work after the ack, off Bolt's threads; any error is told to the
     clicker privately. (Raising inside a listener after its ack makes Bolt lose the ack.)"""
-    channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) else None
+    channel = channel_of(body)
 
     def tell(exc: BaseException) -> None:
         tell_user(bot, actor.id, channel, explain(exc), respond)
