@@ -130,7 +130,7 @@ def slack_edge(bolt: App, secret: str | None, verify: bool = True) -> Callable:
     return edge
 
 
-def make_wsgi(services: Services, bolt: App | None, health: Callable[[], dict] | None = None) -> Callable:
+def make_wsgi(services: Services, bolt: App | None, health: Callable[[bool], dict] | None = None) -> Callable:
     """`health`: more for /healthz (the Zendesk outbox); it never fails the check."""
     settings = services.settings
     slack = slack_edge(bolt, settings.slack_signing_secret, not settings.socket_mode) if bolt is not None else None
@@ -162,9 +162,9 @@ def make_wsgi(services: Services, bolt: App | None, health: Callable[[], dict] |
         if reason is not None:
             log.warning("health check: store unavailable: %s", reason)
             payload = {"status": "unavailable", "store": "down", "reason": reason}
-        if health is not None:
+        if health is not None:  # told whether the store answered, so a hung one is asked once only
             try:
-                payload.update(health())
+                payload.update(health(reason is None))
             except Exception:
                 log.warning("health details failed", exc_info=True)
         return _json(start_response, "200 OK" if reason is None else "503 Service Unavailable", payload)

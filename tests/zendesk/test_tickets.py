@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from orcoursetrion.scheduler import Scheduler
 from orcoursetrion.zendesk import MARKER, ticket_url
@@ -73,6 +74,14 @@ def test_a_confirmed_rerun_opens_one_ticket_that_ends_solved_with_the_urls(githu
     ] + [("PUT", f"/api/v2/tickets/{ticket['id']}.json")] * 4
     assert ticket_url(world.settings, req.ticket_id) == f"{zd.url}/agent/tickets/{ticket['id']}"
     assert world.sync.health()["zendesk"]["outbox"] == 0
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(world.store.engine, "before_cursor_execute", listener)
+    try:  # /healthz found the store down: the outbox is not asked, its depth is unknown
+        assert world.sync.health(store_ok=False)["zendesk"]["outbox"] is None
+    finally:
+        event.remove(world.store.engine, "before_cursor_execute", listener)
+    assert statements == []
 
 
 def test_zendesk_down_during_the_run_the_request_completes_and_the_ticket_catches_up(github, zd, make_world):
