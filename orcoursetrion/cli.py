@@ -83,11 +83,11 @@ def fail_line(kind: str, text: str) -> None:
 
 def _store_line() -> str:
     from orcoursetrion.config import default_database_path, read_environment
-    from orcoursetrion.redact import redact_url
+    from orcoursetrion.redact import redact_dsn
 
     url = (read_environment().get("DATABASE_URL") or "").strip()
     if url:
-        return f"  DATABASE_URL: {redact_url(url)}"
+        return f"  DATABASE_URL: {redact_dsn(url)}"
     return f"  {default_database_path()} (DATABASE_URL is not set)"
 
 

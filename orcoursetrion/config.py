@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orcoursetrion.errors import ConfigError
@@ -409,7 +409,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             problems.append(f"{key}: {exc}")
     for key in SECRET_KEYS:
         register_secret(env.get(key))
-    for key in ("ORC_STAGING_GITRELOAD", "ORC_PRODUCTION_GITRELOAD"):
+    for key in ("ORC_STAGING_GITRELOAD", "ORC_PRODUCTION_GITRELOAD", "DATABASE_URL"):
         _register_url_password(env.get(key))
 
     slack_http = values.get("slack_bot_token") or values.get("slack_signing_secret")
@@ -476,9 +476,16 @@ _APP_KEYS = ("ORC_GH_APP_ID", "ORC_GH_APP_PRIVATE_KEY", "ORC_GH_APP_PRIVATE_KEY_
 
 
 def _register_url_password(url: str | None) -> None:
+    """A URL's password, in its userinfo or as a `password=`/`sslpassword=` query parameter
+    (PostgreSQL's), becomes a secret that every log line and message masks."""
     if url:
         try:
-            register_secret(urlsplit(url.strip()).password)
+            parts = urlsplit(url.strip())
+            register_secret(unquote(parts.password) if parts.password else None)
+            register_secret(parts.password)
+            for name, value in parse_qsl(parts.query):
+                if name.lower() in ("password", "sslpassword"):
+                    register_secret(value)
         except ValueError:
             pass
 

@@ -45,6 +45,19 @@ def redact_url(url: str | None) -> str:
     return _USERINFO.sub("://***@", url)
 
 
+_QUERY_PASSWORD = re.compile(r"(?i)([?&](?:password|sslpassword)=)[^&]*")
+
+
+def mask_query_password(url: str) -> str:
+    """A database URL's `password=` / `sslpassword=` query parameters masked."""
+    return _QUERY_PASSWORD.sub(r"\1***", url)
+
+
+def redact_dsn(url: str) -> str:
+    """A database URL as it may be shown: its userinfo (as `redact_url`) and query passwords masked."""
+    return mask_query_password(redact_url(url))
+
+
 def redact(text: object) -> str:
     """Mask credentials in URLs, Authorization values and every registered secret."""
     out = _USERINFO.sub("://***@", str(text))

@@ -38,3 +38,17 @@ def test_a_token_field_of_a_json_body_is_masked_whatever_its_format():
     """GitHub Enterprise may issue installation tokens in an older format than `ghs_…`."""
     body = '{"token": "v1.3f9c0a1b2c3d4e5f60718293a4b5c6d7e8f90123", "expires_at": "2030-01-01T00:00:00Z"}'
     assert redact(body) == '{"token": "***", "expires_at": "2030-01-01T00:00:00Z"}'
+
+
+def test_a_database_urls_password_is_a_secret_wherever_it_is_written(monkeypatch):
+    """DATABASE_URL's password, in the userinfo or the query, is masked in any text once the
+    settings are read, and `--help`'s store line shows neither."""
+    from orcoursetrion.cli import _store_line
+    from orcoursetrion.config import load_settings
+
+    url = "postgresql+psycopg://orc:pg%2Fpass-1@db.example.edu/orc?sslpassword=key-pass-2&sslmode=require"
+    monkeypatch.setenv("DATABASE_URL", url)
+    load_settings()
+    assert redact("connect failed for pg/pass-1 and key-pass-2") == "connect failed for *** and ***"
+    line = _store_line()
+    assert "pass-1" not in line and "key-pass-2" not in line and "sslmode=require" in line

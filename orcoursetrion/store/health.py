@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from orcoursetrion.errors import StoreUnavailable
-from orcoursetrion.redact import redact, redact_url
+from orcoursetrion.redact import mask_query_password, redact, redact_dsn
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ MIN_FREE_BYTES = 1 << 20  # less free disk than this beside a SQLite file counts
 MIN_FREE_PAGES = 8  # SQLite pages left under max_page_count
 
 _WHITESPACE = re.compile(r"\s+")
-_QUERY_PASSWORD = re.compile(r"(?i)([?&](?:password|sslpassword)=)[^&]*")
 
 
 def shown_url(url: str) -> str:
@@ -44,8 +43,8 @@ def shown_url(url: str) -> str:
 
         shown = make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy parses: mask whatever credentials it has
-        shown = redact_url(url)
-    return _QUERY_PASSWORD.sub(r"\1***", shown)
+        return redact_dsn(url)
+    return mask_query_password(shown)
 
 
 def postgres_limits(cparams: dict) -> None:
