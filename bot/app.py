@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -74,17 +74,6 @@ def slack_client(services: Services, rate_limit_retries: int = 3) -> WebClient:
     )
 
 
-def ignore_event_retries(request, next):
-    """Slack re-sends events it thinks we missed; our handlers already ran once.
-
-    A first delivery in Socket Mode carries `retry_attempt: 0`, which Bolt passes on as
-    `x-slack-retry-num: 0`: only a number above zero is a retry."""
-    retry = (request.headers.get("x-slack-retry-num") or ["0"])[0]
-    if retry.strip() not in ("", "0") and request.body.get("type") == "event_callback":
-        return BoltResponse(status=200, body="")
-    return next()
-
-
 def on_error(error: Exception, body: dict, context, respond) -> None:
     """The one place an error raised by a listener becomes a message to the user, told after
     Bolt has answered Slack (a middleware's error is answered only once this returns)."""
@@ -121,7 +110,6 @@ def create_app(services: Services, client: WebClient | None = None) -> tuple[App
         why = getattr(exc, "reason", None) or exc
         raise ConfigError([f"SLACK_API_URL: Slack did not answer at {settings.slack_api_url} ({why})"]) from None
     app.use(middleware.attach(bot))
-    app.use(ignore_event_retries)
     for step in middleware.MIDDLEWARE:
         app.use(step)
     register_listeners(app)

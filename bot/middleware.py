@@ -44,17 +44,21 @@ def attach(bot: Bot):
 
 
 def once(context, request, body, next):
-    """A delivery Slack retried (X-Slack-Retry-Num > 0) that was already handled is only acked.
+    """A delivery Slack retried (X-Slack-Retry-Num > 0) that was already handled is only acked;
+    a retried event always is (our event handlers ran on its first delivery). A first delivery
+    in Socket Mode carries `retry_attempt: 0`, which Bolt passes on as `x-slack-retry-num: 0`.
 
     A first delivery is recorded off the ack path: a store write before the ack waits
     behind every other writer (SQLite has one), which under load cost ~10x a bare Bolt
     app's ack (bench/ack_latency.py). Slack retries only what went unacked for 3 s, long
     after that record is written; a retry itself is checked before anything runs."""
+    retry = (request.headers.get("x-slack-retry-num") or ["0"])[0].strip()
+    if body.get("type") == "event_callback":  # events run once and are never worth a second go
+        return next() if retry in ("", "0") else BoltResponse(status=200, body="")
     bot: Bot = context["bot"]
     key = delivery_key(body)
     if key is None:
         return next()
-    retry = (request.headers.get("x-slack-retry-num") or ["0"])[0].strip()
     if retry in ("", "0"):
         bot.later(bot.store.first_delivery, key)
         return next()
@@ -69,8 +73,6 @@ def delivery_key(body: dict) -> str | None:
     kind = body.get("type")
     if body.get("command"):
         return f"command:{body.get('trigger_id')}" if body.get("trigger_id") else None
-    if kind == "event_callback":
-        return f"event:{body.get('event_id')}" if body.get("event_id") else None
     if kind in ("block_actions", "view_submission") and body.get("trigger_id"):
         return f"{kind}:{body.get('trigger_id')}"
     return None
