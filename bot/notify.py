@@ -31,7 +31,6 @@ from orcoursetrion.zendesk import ticket_link
 
 log = logging.getLogger(__name__)
 NOT_SLACK = (None, "", "shell", "cli")
-UNREACHABLE = ("channel_not_found", "not_in_channel", "is_archived", "restricted_action", "no_permission")
 FINAL_EVENTS = ("completed", "failed", "rejected")
 
 
@@ -115,10 +114,6 @@ class SlackNotifier:
                     due.announce = due.render = True
                     self._push(time.monotonic(), req.id)
 
-    def idle(self) -> bool:
-        with self._cond:
-            return not self._due
-
     # -- the notifier's own thread ----------------------------------------------------------------
     def _loop(self) -> None:
         while True:
@@ -187,7 +182,7 @@ class SlackNotifier:
             try:
                 do(store.get(req_id))
             except SlackApiError as exc:
-                if exc.response is not None and exc.response.get("error") == "ratelimited":
+                if _rate_limited(exc):
                     self._later(req_id, part, exc)
                 else:
                     log.warning("Slack %s for request %s failed: %s", part, req_id, exc.response.get("error"))
@@ -223,7 +218,7 @@ class SlackNotifier:
             try:
                 posted = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
             except SlackApiError as exc:
-                if exc.response.get("error") == "ratelimited":
+                if _rate_limited(exc):
                     raise
                 log.error("cannot ask approvers in %s for request %s: %s", channel, req.id, exc.response.get("error"))
                 continue
@@ -249,24 +244,24 @@ class SlackNotifier:
             return
         except SlackApiError as exc:
             error = exc.response.get("error")
-            if error == "ratelimited":
+            if _rate_limited(exc):
                 self.services.store.update_fields(req.id, announced=None)  # not told yet: try again
                 raise
             log.warning(
                 "cannot announce request %s in %s (%s); telling its requester directly", req.id, req.channel, error
             )
         why = f"(I could not post in <#{req.channel}>: {error}.)"
-        self._best_effort(
-            lambda: self.client.chat_postMessage(channel=req.requester, text=f"{text}\n{why}", blocks=blocks)
-        )
-
-    def _best_effort(self, call) -> None:
         try:
-            call()
+            self.client.chat_postMessage(channel=req.requester, text=f"{text}\n{why}", blocks=blocks)
         except SlackApiError as exc:
-            if exc.response.get("error") == "ratelimited":
+            if _rate_limited(exc):
                 raise
-            log.warning("Slack call failed: %s", exc.response.get("error"))
+            log.warning("cannot tell request %s's requester either: %s", req.id, exc.response.get("error"))
+
+
+def _rate_limited(exc: SlackApiError) -> bool:
+    """Slack asked us to slow down: the part waits and is tried again, never dropped."""
+    return exc.response is not None and exc.response.get("error") == "ratelimited"
 
 
 def _failed_index(req: RequestView) -> int | None:

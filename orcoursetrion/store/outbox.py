@@ -173,10 +173,6 @@ class Outbox:
                 query = query.where(ZendeskOutbox.request_id == request_id)
             return s.scalar(query)
 
-    def next_due(self) -> datetime | None:
-        with self.store.session() as s:
-            return s.scalar(select(func.min(ZendeskOutbox.next_at)).where(ZendeskOutbox.state == PENDING))
-
     def stats(self) -> OutboxStats:
         with self.store.session() as s:
             counts = dict(s.execute(select(ZendeskOutbox.state, func.count()).group_by(ZendeskOutbox.state)).all())
