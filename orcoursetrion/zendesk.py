@@ -39,7 +39,7 @@ from orcoursetrion.config import Settings
 from orcoursetrion.events import Event
 from orcoursetrion.lifecycle import RequestType
 from orcoursetrion.redact import redact
-from orcoursetrion.store import RequestView, Store
+from orcoursetrion.store import RequestView, RunView, Store
 from orcoursetrion.store.outbox import Outbox, OutboxRow, request_by_ticket
 from orcoursetrion.ticket_text import APPROVE_TAG, REJECT_TAG, Names, external_id, zendesk_actor
 
@@ -322,7 +322,7 @@ class ZendeskSync:
             self.outbox.add(req.id, "open")
         if kind == "completed":
             fresh = self.store.get(req.id)
-            runs = {pair: run for pair in ticket_text.runs_touched(fresh) if (run := self.store.find_run(*pair))}
+            runs = self._runs(ticket_text.runs_touched(fresh))
             items = self.store.items(req.id) if fresh.type == RequestType.ROLLOVER else None
             notes = ticket_text.completed_notes(fresh, self.settings, runs, items)
         else:
@@ -331,6 +331,18 @@ class ZendeskSync:
         for note in notes:
             self.outbox.add(req.id, "comment", note.as_payload())
         self._wake.set()
+
+    def _runs(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], RunView]:
+        """The stored run of each (course, term) known, a term's at once (a rollover's hundreds)."""
+        by_term: dict[str, list[str]] = {}
+        for course, term in pairs:
+            by_term.setdefault(term.lower(), []).append(course)
+        found = {
+            (run.course.lower(), run.term.lower()): run
+            for term, courses in by_term.items()
+            for run in self.store.runs_in_term(term, courses)
+        }
+        return {pair: run for pair in pairs if (run := found.get((pair[0].lower(), pair[1].lower())))}
 
     # -- the worker ----------------------------------------------------------------------------
     def start(self) -> ZendeskSync:

@@ -763,16 +763,20 @@ class Store:
             row = s.scalar(select(Course).where(Course.number_key == course.lower()))
             return row.kind if row else None
 
-    def runs_in_term(self, term: str) -> list[RunView]:
-        """Every run of a term, with its course and team, in two queries whatever their number."""
+    def runs_in_term(self, term: str, courses: Iterable[str] | None = None) -> list[RunView]:
+        """Every run of a term (or only those of `courses`), with its course and team, in two
+        queries whatever their number."""
+        query = (
+            select(Run, Course, Term)
+            .join(Term, Run.term_id == Term.id)
+            .join(Course, Run.course_id == Course.id)
+            .where(func.lower(Term.name) == term.lower())
+            .order_by(Course.number_key)
+        )
+        if courses is not None:
+            query = query.where(Course.number_key.in_([c.lower() for c in courses]))
         with self.session() as s:
-            rows = s.execute(
-                select(Run, Course, Term)
-                .join(Term, Run.term_id == Term.id)
-                .join(Course, Run.course_id == Course.id)
-                .where(func.lower(Term.name) == term.lower())
-                .order_by(Course.number_key)
-            ).all()
+            rows = s.execute(query).all()
             members: dict[int, list[str]] = {}
             if rows:
                 found = s.execute(

@@ -299,3 +299,12 @@ def test_a_store_error_after_start_up_reads_as_one_sentence_without_the_password
     message = user_message(failed.value)
     assert message.startswith("The database did not answer (connection refused")
     assert "nothing is lost" in message and "s3cret-pw" not in message and "\n" not in message
+
+
+def test_the_runs_of_some_courses_of_a_term_are_the_runs_find_run_gives(store):
+    """`runs_in_term(term, courses)`: only those courses (any case), each as `find_run` has it."""
+    for n in range(5):
+        store.record_run(f"9.{n:03d}", "Fall_2030", "xml", "mitx", f"r{n}", "https://gh/x", team=f"r{n}", members=["a"])
+    some = store.runs_in_term("fall_2030", ["9.001", "9.003", "9.999"])
+    assert some == [store.find_run("9.001", "Fall_2030"), store.find_run("9.003", "FALL_2030")]
+    assert store.runs_in_term("Fall_2030", []) == []
