@@ -9,7 +9,6 @@ The buttons are the request messages' own (`bot.ids`), so the existing handlers 
 from __future__ import annotations
 
 import logging
-import re
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -19,11 +18,11 @@ from bot import ids
 from bot.blocks import button, clip, context, decision_buttons, escape, mrkdwn
 from bot.notify import NOT_SLACK
 from commands.base import Services
+from orcoursetrion.config import SLACK_USER
 from orcoursetrion.store import RequestView
 from orcoursetrion.times import slack_date
 
 log = logging.getLogger(__name__)
-SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SHOWN = 20  # requests per message: two blocks each, within Slack's 50
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from orcoursetrion.changes import change_url
+from orcoursetrion.changes import change_url, object_of
 from orcoursetrion.redact import redact
 from orcoursetrion.store import EventView, JournalView, RequestView, Store
 
@@ -110,7 +110,7 @@ def _target(row: JournalView) -> str:
 
 def _object(row: JournalView) -> str:
     """The repo or team part of a target, as change texts spell it."""
-    return _target(row).split("#", 1)[0].split("@", 1)[0].split(":", 1)[0]
+    return object_of(_target(row))
 
 
 # -- output ---------------------------------------------------------------------------------------

@@ -57,14 +57,18 @@ def web_base(api_url: str) -> str:
     return api_url.split("/api/")[0].rstrip("/").replace("://api.", "://")
 
 
+def object_of(target: str) -> str:
+    """The repo or team a step's target names (`org/repo#hook`, `org/repo@branch`, `org/repo:path`)."""
+    return target.split("#", 1)[0].split("@", 1)[0].split(":", 1)[0]
+
+
 def change_url(base: str, op: str | None, target: str, evidence: dict | None = None) -> str | None:
     """Where a person sees a journaled GitHub change: the repo, the team, the hook, the
     commit or the branch it made (`target` as the step names it, `evidence` as GitHub
     answered it). None for an operation this does not know."""
     evidence = evidence if isinstance(evidence, dict) else {}
     sha = evidence.get("sha") if isinstance(evidence.get("sha"), str) and evidence.get("sha") else None
-    repo = target.split("#", 1)[0].split("@", 1)[0].split(":", 1)[0]
-    at = f"{base}/{quote(repo)}"
+    at = f"{base}/{quote(object_of(target))}"
     if op in ("ensure_team", "set_members"):
         org, _, slug = target.partition("/")
         return f"{base}/orgs/{quote(org)}/teams/{quote(slug)}" + ("/members" if op == "set_members" else "")

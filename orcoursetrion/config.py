@@ -32,7 +32,7 @@ SECRET_KEYS = (
     "ZENDESK_WEBHOOK_SECRET",
     "EDX_API_TOKEN",
 )
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")  # a Slack user id
 _SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _SEASON = re.compile(r"^[A-Za-z]+$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -272,7 +272,7 @@ def _parse(kind: str, key: str, raw: str):
         raise ValueError("must be true or false")
     if kind == "approvers":
         ids = tuple(v.strip() for v in value.split(",") if v.strip())
-        if any(not _SLACK_USER.match(v) for v in ids):
+        if any(not SLACK_USER.match(v) for v in ids):
             raise ValueError("must be comma-separated Slack user ids (like U012AB3CD)")
         return ids
     if kind == "channel":
