@@ -73,6 +73,15 @@ def _message(exc: GithubException) -> str:
     return redact(f"{exc.status} {text}" + (f" ({details})" if details else ""))
 
 
+def _tell(listener: Callable | None, *args) -> None:
+    """Tell a listener (waits, requests sent); one that fails never fails the request."""
+    if listener is not None:
+        try:
+            listener(*args)
+        except Exception:
+            log.debug("GitHub client listener %r failed", listener, exc_info=True)
+
+
 def _p(value: str) -> str:
     """One URL path segment."""
     return quote(value, safe="")
@@ -273,11 +282,7 @@ class GitHub:
         self.pacer.sleep(delay, "GitHub answered with an error; retrying", self.stop)
 
     def _waiting(self, seconds: float, reason: str) -> None:
-        if self.on_wait is not None:
-            try:
-                self.on_wait(seconds, reason)
-            except Exception:
-                log.debug("on_wait listener failed", exc_info=True)
+        _tell(self.on_wait, seconds, reason)
 
     def _request(
         self,
@@ -315,11 +320,7 @@ class GitHub:
             status = "no_answer"
             raise
         finally:
-            if self.on_request is not None:
-                try:
-                    self.on_request(verb, status)
-                except Exception:
-                    log.debug("on_request listener failed", exc_info=True)
+            _tell(self.on_request, verb, status)
 
     def _get(self, path: str, params: dict | None = None, headers: dict | None = None) -> Any | None:
         """GET a resource; None when GitHub answers 404."""
