@@ -11,6 +11,7 @@ library call without a context honours attributes a script assigned
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -340,9 +341,11 @@ def register_private_key(text: str) -> None:
             register_secret(line)
 
 
+@functools.lru_cache(maxsize=4)
 def private_key_pem(raw: str) -> str:
     """The App's RSA private key as PEM text (accepting `\\n`-escaped newlines, as env vars
-    often carry them); ValueError, never quoting the key, when it is not one."""
+    often carry them); ValueError, never quoting the key, when it is not one. Checked once
+    per key (parsing one takes ~30 ms; 0.2.1-style library calls read the settings each time)."""
     text = raw.strip().replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n")
     text = text.strip().strip('"').strip("'").strip()
     register_private_key(raw)
