@@ -149,19 +149,17 @@ class Scheduler:
         """Claim and handle every due task, `batch` at a time (replicas share a burst); the
         tasks of a batch are handled side by side, each in its own transactions."""
         handled: list[Handled] = []
-        self._ensure_reminder(self.now())
+        now = self.now()
+        self._ensure_reminder(now)
         while not self._stop.is_set():
-            tasks = self.store.claim_tasks(self.owner, self.settings.lease_seconds, self.batch, now=self._clock_now())
+            tasks = self.store.claim_tasks(self.owner, self.settings.lease_seconds, self.batch, now=now)
             if not tasks:
                 break
-            now = self.now()
             handled.extend(self._pool.map(self._handle, tasks, [now] * len(tasks)))
             if len(tasks) < self.batch:
                 break
+            now = self.now()
         return handled
-
-    def _clock_now(self) -> datetime | None:
-        return self.clock() if self.clock is not None else None
 
     # -- one task ---------------------------------------------------------------------------------------
     def _handle(self, task: TaskView, now: datetime) -> Handled:
@@ -197,8 +195,7 @@ class Scheduler:
             )
         moved = self.workflow.run_scheduled(task.request_id, ACTOR, note)
         if moved is None:
-            current = self.store.find(task.request_id)
-            return f"not run: request #{task.request_id} is {current.state.label if current else 'gone'}"
+            return self._not_run(task)
         if note:
             self.notices.ran_late(moved, note)
         return note or "started on time"
@@ -215,9 +212,13 @@ class Scheduler:
             f"more than ORC_SCHEDULE_MAX_LATE_HOURS ({limit} h). Nothing was changed; Retry runs it now."
         )
         if self.workflow.miss(task.request_id, ACTOR, text) is None:
-            current = self.store.find(task.request_id)
-            return f"not run: request #{task.request_id} is {current.state.label if current else 'gone'}"
+            return self._not_run(task)
         return text
+
+    def _not_run(self, task: TaskView) -> str:
+        """Why a due task's request did not move: it is no longer scheduled (or is gone)."""
+        current = self.store.find(task.request_id)
+        return f"not run: request #{task.request_id} is {current.state.label if current else 'gone'}"
 
     # -- the daily reminder -----------------------------------------------------------------------------
     def _ensure_reminder(self, after: datetime) -> None:
