@@ -229,7 +229,7 @@ class SlackNotifier:
         """Tell the result once: in the request's thread (broadcast), else to the requester."""
         if not req.state.final and req.state != Status.FAILED:
             return
-        key = f"{req.status}:{req.attempts}"
+        key = req.result_key
         if req.announced == key or not self.services.store.claim_announcement(req.id, key):
             return
         text, blocks = announcement(req)

@@ -86,6 +86,11 @@ class RequestView:
     def state(self) -> Status:
         return Status(self.status)
 
+    @property
+    def result_key(self) -> str:
+        """Which outcome an announcement told (`requests.announced`): a status and its attempt."""
+        return f"{self.status}:{self.attempts}"
+
     @classmethod
     def of(cls, row: Request) -> RequestView:
         return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
@@ -531,7 +536,7 @@ class Store:
                 .order_by(Request.id)
                 .limit(limit)
             ).all()
-            return [RequestView.of(r) for r in rows if r.announced != f"{r.status}:{r.attempts}"]
+            return [view for view in map(RequestView.of, rows) if view.announced != view.result_key]
 
     def first_delivery(self, key: str, keep: timedelta = timedelta(days=1)) -> bool:
         """Record a Slack delivery; False when it was seen before (a retry of it)."""
