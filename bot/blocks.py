@@ -120,7 +120,7 @@ def _buttons(req: RequestView) -> list:
     if state in (Status.PENDING_APPROVAL, Status.SCHEDULED, Status.APPROVED):
         return [button("Cancel", ids.CANCEL, rid)]
     if state == Status.FAILED:
-        return [button("Retry", ids.RETRY, rid, "primary"), button("Cancel", ids.CANCEL, rid)]
+        return _retry_or_cancel(rid)
     if state == Status.IN_PROGRESS and req.type == RequestType.ROLLOVER and not req.stop_requested_by:
         confirm = ConfirmObject(
             title="Stop the rollover?",
@@ -210,6 +210,15 @@ def decision_buttons(req: RequestView, where: str) -> dict:
             button("Reject", ids.REJECT, str(req.id), "danger"),
         ],
     ).to_dict()
+
+
+def retry_buttons(req: RequestView, where: str) -> dict:
+    """Retry / Cancel for one failed request (its message, reminders)."""
+    return ActionsBlock(block_id=f"{where}-{req.id}", elements=_retry_or_cancel(str(req.id))).to_dict()
+
+
+def _retry_or_cancel(rid: str) -> list:
+    return [button("Retry", ids.RETRY, rid, "primary"), button("Cancel", ids.CANCEL, rid)]
 
 
 def approval_message(req: RequestView, approvers: tuple[str, ...] = ()) -> tuple[str, list[dict]]:

@@ -12,10 +12,8 @@ import logging
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import ActionsBlock
 
-from bot import ids
-from bot.blocks import button, clip, context, decision_buttons, escape, mrkdwn
+from bot.blocks import clip, context, decision_buttons, escape, mrkdwn, retry_buttons
 from bot.notify import NOT_SLACK
 from commands.base import Services
 from orcoursetrion.config import SLACK_USER
@@ -90,13 +88,7 @@ def failures_message(requests: list[RequestView], tz: str, note: str | None = No
     for req in requests[:SHOWN]:
         failed = slack_date(req.finished_at or req.updated_at, tz)
         blocks.append(mrkdwn(clip(f"*#{req.id}* {escape(req.summary)} — failed {failed}: {escape(req.error)}", 3000)))
-        rid = str(req.id)
-        blocks.append(
-            ActionsBlock(
-                block_id=f"remind-failed-{req.id}",
-                elements=[button("Retry", ids.RETRY, rid, "primary"), button("Cancel", ids.CANCEL, rid)],
-            ).to_dict()
-        )
+        blocks.append(retry_buttons(req, "remind-failed"))
     if count > SHOWN:
         blocks.append(context(f"… and {count - SHOWN} more: `/orc list failed`"))
     if note:
