@@ -37,6 +37,7 @@ from orcoursetrion.github import GitHub, TransientGitHubError
 from orcoursetrion.journal import Journal, MemoryJournal
 from orcoursetrion.naming import team_slug
 from orcoursetrion.redact import redact_url
+from orcoursetrion.times import parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +48,6 @@ IN_DOUBT_SKEW = timedelta(seconds=30)  # GitHub's clock against the store's, for
 
 def _when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d}" if moment else "an earlier date"
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 # -- the world as one action sees it ----------------------------------------------------------
@@ -400,7 +392,7 @@ class CreateRepo(Step):
 
     def _made_by_lost_call(self, ctx: Context, repo: RepoState, record: StepRecord) -> bool:
         """A repo our interrupted create made: created after we asked, and still empty."""
-        created = _parse_time((repo.data or {}).get("created_at"))
+        created = parse_iso((repo.data or {}).get("created_at"))
         if created is None or record.at is None or created < record.at - IN_DOUBT_SKEW:
             return False
         return ctx.world.has_commits(repo) is False

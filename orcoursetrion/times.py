@@ -126,3 +126,16 @@ def next_daily(at: str, tz: str, after: datetime) -> datetime:
         if moment > after:
             return moment
     raise AssertionError("no daily time within three days")
+
+
+def parse_iso(value: object) -> datetime | None:
+    """A timestamp as GitHub and Zendesk write it (`2030-09-01T09:00:00Z`), or a datetime
+    (naive taken as UTC); None for anything else."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -42,6 +42,7 @@ from orcoursetrion.redact import redact
 from orcoursetrion.store import RequestView, RunView, Store
 from orcoursetrion.store.outbox import Outbox, OutboxRow, request_by_ticket
 from orcoursetrion.ticket_text import APPROVE_TAG, REJECT_TAG, Names, external_id, zendesk_actor
+from orcoursetrion.times import parse_iso
 
 if TYPE_CHECKING:
     from orcoursetrion.workflow import Workflow
@@ -191,7 +192,7 @@ class ZendeskClient:
     def find(self, ext_id: str) -> list[tuple[int, datetime | None]]:
         """Every ticket carrying this external id (Zendesk does not keep them unique), oldest
         first; the list endpoint, not search, whose index lags behind writes."""
-        found = [(t.id, _parse_time(getattr(t, "created_at", None))) for t in self.api.tickets(external_id=ext_id)]
+        found = [(t.id, parse_iso(getattr(t, "created_at", None))) for t in self.api.tickets(external_id=ext_id)]
         return sorted(found)
 
     def create(self, fields: dict, key: str) -> int:
@@ -223,15 +224,6 @@ class ZendeskClient:
 
     def has_comment_with(self, ticket_id: int, marker: str) -> bool:
         return any(marker in (c.body or "") for c in self.api.tickets.comments(ticket_id))
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except (TypeError, ValueError):
-        return None
 
 
 # -- failures ------------------------------------------------------------------------------------
