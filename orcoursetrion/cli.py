@@ -599,17 +599,12 @@ class _OneLine(logging.Formatter):
 def configure_cli_logging(settings: Settings) -> None:
     """Quiet by default: errors only, plus GitHub's rate-limit pauses (as JSON lines with
     LOG_FORMAT=json); LOG_LEVEL set in the environment gives the service's log instead."""
-    from orcoursetrion.redact import JsonFormatter, configure_logging, install_log_redaction
+    from orcoursetrion.redact import configure_logging
 
     if os.environ.get("LOG_LEVEL"):
         configure_logging(settings.log_level, settings.log_format)
         return
-    install_log_redaction()
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else _OneLine())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.ERROR)
+    configure_logging("ERROR", settings.log_format, text=_OneLine())
     logging.getLogger("orcoursetrion.github").setLevel(logging.WARNING)
 
 

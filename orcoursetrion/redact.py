@@ -132,18 +132,18 @@ def install_log_redaction() -> None:
     logging.setLogRecordFactory(factory)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
+def configure_logging(level: str = "INFO", fmt: str = "text", text: logging.Formatter | None = None) -> None:
     """Root logging for the app and CLI: one stderr handler, secrets masked; `fmt` is
-    `text` (one readable line) or `json` (one JSON object per line)."""
+    `text` (one readable line, as `text` formats it) or `json` (one JSON object per line)."""
     install_log_redaction()
     handler = logging.StreamHandler()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(text or RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    if level.upper() != "DEBUG":
+    if logging.DEBUG < root.level < logging.WARNING:  # quieter than asked, never louder
         for chatty in ("alembic", "waitress.queue"):
             logging.getLogger(chatty).setLevel(logging.WARNING)
