@@ -195,14 +195,12 @@ def history_free_copy(
     tmp = tempfile.mkdtemp(prefix="orc-copy-")
 
     def with_token(url: str, run: Callable[[dict[str, str]], bytes]) -> bytes:
-        for renew in (False, True):
-            credential = token(url, renew) if callable(token) else token
-            try:
-                return run(git_env(credential, committer, home=tmp))
-            except GitAuthFailed:
-                if renew or not callable(token):
-                    raise
-        raise AssertionError("unreachable")
+        if not callable(token):
+            return run(git_env(token, committer, home=tmp))
+        try:
+            return run(git_env(token(url, False), committer, home=tmp))
+        except GitAuthFailed:  # the token expired on the way: once more with a renewed one
+            return run(git_env(token(url, True), committer, home=tmp))
 
     try:
         env = git_env(None, committer, home=tmp)  # local commands: no credentials
