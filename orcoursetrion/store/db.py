@@ -621,8 +621,8 @@ class Store:
         ids = sorted(set(request_ids))
         out: list[JournalView] = []
         with self.session() as s:
-            for start in range(0, len(ids), 500):  # bounded IN lists
-                query = select(RequestStep).where(RequestStep.request_id.in_(ids[start : start + 500]))
+            for chunk in _chunks(ids):
+                query = select(RequestStep).where(RequestStep.request_id.in_(chunk))
                 out += [
                     JournalView(r.id, r.request_id, r.key, r.op, r.state, r.result or {}, r.updated_at)
                     for r in s.scalars(query.order_by(RequestStep.id))
@@ -634,8 +634,8 @@ class Store:
         ids = sorted(set(request_ids))
         out: dict[int, RequestView] = {}
         with self.session() as s:
-            for start in range(0, len(ids), 500):
-                for row in s.scalars(select(Request).where(Request.id.in_(ids[start : start + 500]))):
+            for chunk in _chunks(ids):
+                for row in s.scalars(select(Request).where(Request.id.in_(chunk))):
                     out[row.id] = RequestView.of(row)
         return out
 
@@ -1038,3 +1038,9 @@ class Store:
             if requester:
                 query = query.where(Request.requester == requester)
             return [RequestView.of(r) for r in s.scalars(query).all()]
+
+
+def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    """`ids` in slices of `size`: IN lists stay bounded whatever their number."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
